@@ -1,0 +1,41 @@
+# pollsite — `make run` starts the local stack, `make test` runs every suite.
+SHELL := /bin/bash
+VENV ?= .venv
+# The newest Python >= 3.11 on this machine (a pyenv install counts too).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 $$(ls -d $$HOME/.pyenv/versions/3.1[123]*/bin/python3 2>/dev/null | sort -rV) python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
+STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint lock bench clean help
+
+help:
+	@echo "make run    start polls, choice and vote behind http://127.0.0.1:8000 (Ctrl-C stops)"
+	@echo "make test   lint + every role's suite + system, chart and image suites"
+	@echo "make bench  benchmark the vote path (see docs/BENCHMARKS.md)"
+	@echo "make lock   re-lock requirements/*.txt from requirements/*.in"
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	@if [ -z "$(PYTHON)" ]; then echo "pollsite needs Python 3.11 or newer; none found (tried python3.13, python3.12, python3.11, python3)" >&2; exit 1; fi
+	@echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) -V))"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-*; touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/python -m pollsite.local.launcher
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/python tests/run_suites.py $(ARGS)
+
+lock: $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet uv
+	$(VENV)/bin/python -m uv pip compile --universal --python-version 3.11 --generate-hashes -q requirements/base.in -o requirements/base.txt
+	$(VENV)/bin/python -m uv pip compile --universal --python-version 3.11 --generate-hashes -q requirements/dev.in -o requirements/dev.txt
+
+clean:
+	rm -rf var staticfiles .pytest_cache

@@ -1,0 +1,165 @@
+"""Writes of the vote role: casting votes, and keeping its read model of polls and choices.
+
+Casting locks the poll's and the choice's read-model rows FOR SHARE: many votes into
+one poll share the lock, while an event that closes or deletes the poll (FOR UPDATE)
+waits for the votes in flight and they for it, so no vote lands after a deletion.
+"""
+
+import random
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound, ValidationError
+
+from apps.vote.models import KnownChoice, KnownPoll, TallyShard, Vote
+from pollsite.client import service_client
+from pollsite.errors import Conflict
+
+POLL_STATUS = {"open": KnownPoll.Status.OPEN, "closed": KnownPoll.Status.CLOSED}
+
+
+def _shard_count() -> int:
+    return settings.VOTE_TALLY_SHARDS
+
+
+def _read_model_row(*, poll_id: int, choice_id: int):
+    """(choice's poll id, choice deleted, poll status, poll closes_at), share-locked, or None on a miss."""
+    lock = " FOR SHARE OF c, p" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.poll_id, c.deleted, p.status, p.closes_at "  # noqa: S608 - table names are ours
+            f"FROM {KnownChoice._meta.db_table} c, {KnownPoll._meta.db_table} p "
+            f"WHERE c.choice_id = %s AND p.poll_id = %s{lock}",
+            [choice_id, poll_id],
+        )
+        row = cursor.fetchone()
+    if row is not None and isinstance(row[3], str):  # SQLite returns text
+        row = (*row[:3], parse_datetime(row[3]))
+    return row
+
+
+def _learn_from_roles(*, poll_id: int, choice_id: int) -> None:
+    """Read-through on a read-model miss: ask the choice and polls roles, remember the answer."""
+    if not KnownChoice.objects.filter(choice_id=choice_id).exists():
+        choice = service_client("choice").get_json(f"choices/{choice_id}/")
+        if choice is None:
+            raise ValidationError({"choice_id": [f"Choice {choice_id} does not exist."]}, "choice_not_found")
+        KnownChoice.objects.get_or_create(choice_id=choice_id, defaults={"poll_id": choice["poll_id"]})
+    if not KnownPoll.objects.filter(poll_id=poll_id).exists():
+        poll = service_client("polls").get_json(f"polls/{poll_id}/")
+        if poll is None:
+            raise NotFound(f"Poll {poll_id} does not exist.", "poll_not_found")
+        known_poll_apply(poll_id=poll_id, status=POLL_STATUS[poll["status"]], closes_at=poll["closes_at"])
+
+
+def _check_votable(row, *, poll_id: int, choice_id: int) -> None:
+    choice_poll_id, choice_deleted, poll_status, closes_at = row
+    if poll_status == KnownPoll.Status.DELETED:
+        raise NotFound(f"Poll {poll_id} does not exist.", "poll_not_found")
+    if choice_deleted:
+        raise ValidationError({"choice_id": [f"Choice {choice_id} does not exist."]}, "choice_not_found")
+    if choice_poll_id != poll_id:
+        raise ValidationError({"choice_id": [f"Choice {choice_id} is not a choice of poll {poll_id}."]}, "choice_not_in_poll")
+    if poll_status == KnownPoll.Status.CLOSED or (closes_at is not None and closes_at <= timezone.now()):
+        raise Conflict(f"Poll {poll_id} is closed; it takes no more votes.", "poll_closed")
+
+
+def vote_cast(*, poll_id: int, choice_id: int, voter: str) -> Vote:
+    """Record one vote and bump one tally shard, atomically. 409 if the voter already voted.
+
+    On a read-model miss the polls and choice roles are asked (outside the transaction,
+    so no lock is held across a network call) and the cast is tried once more.
+    """
+    try:
+        vote = _vote_insert(poll_id=poll_id, choice_id=choice_id, voter=voter)
+        if vote is None:
+            _learn_from_roles(poll_id=poll_id, choice_id=choice_id)
+            vote = _vote_insert(poll_id=poll_id, choice_id=choice_id, voter=voter)
+    except IntegrityError:
+        if Vote.objects.filter(poll_id=poll_id, voter=voter).exists():
+            raise Conflict(f"{voter} has already voted in poll {poll_id}.", "already_voted") from None
+        raise
+    if vote is None:  # learned, yet still unknown: the two roles disagree for now
+        raise Conflict(f"Choice {choice_id} and poll {poll_id} are not known together yet; try again.", "not_yet_known")
+    return vote
+
+
+@transaction.atomic
+def _vote_insert(*, poll_id: int, choice_id: int, voter: str) -> Vote | None:
+    row = _read_model_row(poll_id=poll_id, choice_id=choice_id)
+    if row is None:
+        return None
+    _check_votable(row, poll_id=poll_id, choice_id=choice_id)
+    vote = Vote.objects.create(poll_id=poll_id, choice_id=choice_id, voter=voter)
+    _tally_add(poll_id=poll_id, choice_id=choice_id, delta=1)
+    return vote
+
+
+def _tally_add(*, poll_id: int, choice_id: int, delta: int) -> None:
+    table = TallyShard._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (poll_id, choice_id, shard, count) VALUES (%s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (poll_id, choice_id, shard) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            [poll_id, choice_id, random.randrange(_shard_count()), delta],
+        )
+
+
+# --- the read model, fed by events (apps.vote.handlers) ---------------------------------
+
+
+def known_poll_apply(*, poll_id: int, status: int, closes_at: str | datetime | None = None) -> KnownPoll:
+    """Record what we learned of a poll. Status never moves backwards (events may repeat)."""
+    if isinstance(closes_at, str):
+        closes_at = parse_datetime(closes_at)
+    with transaction.atomic():
+        poll, created = KnownPoll.objects.select_for_update().get_or_create(
+            poll_id=poll_id, defaults={"status": status, "closes_at": closes_at}
+        )
+        if not created:
+            poll.status = max(poll.status, status)
+            poll.closes_at = closes_at
+            poll.save(update_fields=["status", "closes_at", "updated_at"])
+    return poll
+
+
+@transaction.atomic
+def known_poll_delete(*, poll_id: int) -> None:
+    """The poll is gone: its votes, tallies and choices go; a tombstone stays."""
+    known_poll_apply(poll_id=poll_id, status=KnownPoll.Status.DELETED)
+    Vote.objects.filter(poll_id=poll_id).delete()
+    TallyShard.objects.filter(poll_id=poll_id).delete()
+    KnownChoice.objects.filter(poll_id=poll_id).update(deleted=True)
+
+
+@transaction.atomic
+def known_choice_add(*, choice_id: int, poll_id: int) -> None:
+    poll_gone = KnownPoll.objects.filter(poll_id=poll_id, status=KnownPoll.Status.DELETED).exists()
+    KnownChoice.objects.get_or_create(choice_id=choice_id, defaults={"poll_id": poll_id, "deleted": poll_gone})
+
+
+@transaction.atomic
+def known_choice_delete(*, choice_id: int, poll_id: int) -> None:
+    """The choice is gone: its votes leave the results (those voters may vote again)."""
+    list(KnownPoll.objects.select_for_update().filter(poll_id=poll_id))  # wait for votes in flight
+    KnownChoice.objects.update_or_create(choice_id=choice_id, defaults={"poll_id": poll_id, "deleted": True})
+    Vote.objects.filter(choice_id=choice_id).delete()
+    TallyShard.objects.filter(choice_id=choice_id).delete()
+
+
+@transaction.atomic
+def results_recount(*, poll_id: int | None = None) -> int:
+    """Rebuild the tallies from the votes (one shard per choice); the number of polls recounted."""
+    polls = KnownPoll.objects.select_for_update().exclude(status=KnownPoll.Status.DELETED)
+    if poll_id is not None:
+        polls = polls.filter(poll_id=poll_id)
+    poll_ids = list(polls.values_list("poll_id", flat=True))
+    for current in poll_ids:
+        TallyShard.objects.filter(poll_id=current).delete()
+        counts = Vote.objects.filter(poll_id=current).values("choice_id").annotate(n=Count("id")).values_list("choice_id", "n")
+        TallyShard.objects.bulk_create(TallyShard(poll_id=current, choice_id=choice_id, shard=0, count=n) for choice_id, n in counts)
+    return len(poll_ids)

@@ -1,0 +1,47 @@
+"""The broker connection and topology: one topic exchange, one durable queue per consuming role.
+
+Routing keys are ``<producer>.<event type>`` (``polls.poll.closed``); a consuming role's
+queue ``<role>.events`` is bound to ``<producer>.#`` for each role it consumes. The
+same topology runs on RabbitMQ and on kombu's filesystem transport (local runs).
+"""
+
+from django.conf import settings
+from kombu import Connection, Exchange, Queue, binding
+
+from pollsite.roles import get_role
+
+
+def broker_connection() -> Connection:
+    url = settings.EVENTS_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = settings.EVENTS_FILESYSTEM_DIR
+        (folder / "queues").mkdir(parents=True, exist_ok=True)
+        (folder / "control").mkdir(parents=True, exist_ok=True)
+        options = {
+            "data_folder_in": str(folder / "queues"),
+            "data_folder_out": str(folder / "queues"),
+            "control_folder": str(folder / "control"),
+        }
+        return Connection(url, transport_options=options)
+    # Publisher confirms: the relay marks an event published only once the broker has it.
+    return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30)
+
+
+def events_exchange() -> Exchange:
+    return Exchange(settings.EVENTS_EXCHANGE, type="topic", durable=True)
+
+
+def routing_key(producer: str, event_type: str) -> str:
+    return f"{producer}.{event_type}"
+
+
+def role_queue(role_name: str) -> Queue:
+    """The durable queue of a consuming role, bound to every role it consumes."""
+    role = get_role(role_name)
+    exchange = events_exchange()
+    return Queue(
+        f"{role.name}.events",
+        exchange=exchange,
+        bindings=[binding(exchange, routing_key=f"{producer}.#") for producer in role.consumes],
+        durable=True,
+    )

@@ -1,0 +1,49 @@
+"""gunicorn configuration for every role (``gunicorn -c pollsite/gunicorn_conf.py pollsite.wsgi``).
+
+Everything is tunable by environment (``GUNICORN_*``), so the chart and the local
+launcher set numbers, not files. Writes only to /tmp (read-only root filesystem).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM: stop accepting, finish requests in flight for up to this long, then exit.
+# Kept below the pod's terminationGracePeriodSeconds (30 by default).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# Heartbeat files in memory, not on a (possibly read-only or slow) disk.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108
+preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() == "true"
+accesslog = None  # pollsite.request_id writes one JSON line per request instead
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "pollsite-" + os.environ.get("DJANGO_SETTINGS_MODULE", "settings.?").rsplit(".", 1)[-1]
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+limit_request_line = 8190
+limit_request_fields = 100
+
+
+def on_starting(server):
+    """Start each run with an empty Prometheus multiprocess directory (stale files lie)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges must not be summed any more."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from pollsite.events.consumer import EventConsumer
+
+
+class Command(BaseCommand):
+    help = "Apply the events this role consumes, each at most once, until SIGTERM."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--idle-exit", type=float, default=None, metavar="SECONDS", help="exit after this long without a message (tests, backfills)"
+        )
+
+    def handle(self, *args, idle_exit=None, **options):
+        if not settings.EVENTS_CONSUMES:
+            raise CommandError(f"the {settings.ROLE} role consumes no events")
+        EventConsumer(settings.ROLE).run(idle_exit_seconds=idle_exit)

@@ -1,0 +1,62 @@
+"""Kubelet and Prometheus endpoints at the root of every pod: /healthz, /readyz, /metrics.
+
+They are answered before any other middleware, so they work whatever the Host header
+(a probe sends the pod IP) and never touch sessions, CSRF or the access log.
+"""
+
+import contextlib
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse, JsonResponse
+from django_prometheus.exports import ExportToDjangoView
+
+_migrations_checked = False
+
+
+def healthz(request) -> HttpResponse:
+    """Liveness: the process answers. No I/O."""
+    return JsonResponse({"status": "ok"})
+
+
+def pending_migrations() -> list[str]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes()
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in executor.migration_plan(targets)]
+
+
+def readyz(request) -> HttpResponse:
+    """Readiness: the role's database answers and every migration is applied."""
+    global _migrations_checked
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if not _migrations_checked:
+            pending = pending_migrations()
+            if pending:
+                return JsonResponse({"status": "unavailable", "reason": "migrations not applied", "pending": pending}, status=503)
+            _migrations_checked = True  # applied migrations do not un-apply while we run
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready", with its reason
+        with contextlib.suppress(Exception):
+            connection.close()  # the next probe reconnects from scratch
+        return JsonResponse(
+            {"status": "unavailable", "reason": f"database unreachable: {exc.__class__.__name__}: {exc}".strip()}, status=503
+        )
+    return JsonResponse({"status": "ok"})
+
+
+PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": ExportToDjangoView}
+
+
+class ProbeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

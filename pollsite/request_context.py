@@ -1,0 +1,26 @@
+"""Per-request context (request id, token subject) for logs, outgoing calls and events."""
+
+import re
+import uuid
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+subject_var: ContextVar[str] = ContextVar("subject", default="")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accept_request_id(candidate: str | None) -> str:
+    """The caller's id when it is a sane token, else a fresh one (ids end up in logs)."""
+    if candidate and _ACCEPTABLE_ID.match(candidate):
+        return candidate
+    return new_request_id()
+
+
+def current_request_id() -> str:
+    return request_id_var.get()

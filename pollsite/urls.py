@@ -1,0 +1,34 @@
+"""Root URLconf of every role: the role's own app mounted under its prefix, and nothing else.
+
+Another role's paths answer 404 here. The probes (/healthz, /readyz, /metrics) are
+answered by pollsite.probes.ProbeMiddleware before URL resolution.
+"""
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from pollsite.roles import get_role
+
+role = get_role(settings.ROLE)
+prefix = settings.URL_PREFIX.lstrip("/")
+
+role_urls = [
+    path("api/v1/", include((import_module(f"{role.app}.urls").urlpatterns, role.name), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+if settings.ADMIN_ENABLED:
+    admin.site.site_header = f"pollsite — {role.name}"
+    admin.site.site_title = f"pollsite {role.name} admin"
+    role_urls.append(path("admin/", admin.site.urls))
+
+urlpatterns = [path(prefix, include(role_urls))]
+
+handler400 = "pollsite.errors.handler400"
+handler403 = "pollsite.errors.handler403"
+handler404 = "pollsite.errors.handler404"
+handler500 = "pollsite.errors.handler500"

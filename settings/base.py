@@ -1,0 +1,226 @@
+"""Settings shared by every role.
+
+A role's module (``settings.polls`` and so on) starts with ``from .base import *`` and
+applies :func:`role_settings` for its name; everything that differs between roles is
+derived there from the role registry. Production secrets have no defaults: a missing
+one stops the process at start-up. ``settings/local.env`` supplies development values
+for ``make run``, ``manage.py`` and the tests; the image does not contain it.
+"""
+
+from pathlib import Path
+
+import environ
+
+from pollsite.roles import get_role
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+#: Where local runs keep their SQLite files and the embedded broker's messages.
+VAR_DIR = Path(env.str("POLLSITE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Behind the Ingress, TLS ends at the proxy, which says so in X-Forwarded-Proto.
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = env.list(
+    "DJANGO_SILENCED_SYSTEM_CHECKS",
+    # W008 (SSL redirect): TLS and its redirect belong to the Ingress; calls between
+    # roles stay plain HTTP inside the cluster. W005: subdomains are the operator's call.
+    default=["security.W008", "security.W005"],
+)
+
+#: Largest request body accepted (bytes); larger bodies answer 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("POLLSITE_MAX_BODY_BYTES", default=64 * 1024)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "pollsite",
+]
+
+MIDDLEWARE = [
+    "pollsite.probes.ProbeMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "pollsite.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "pollsite.urls"
+WSGI_APPLICATION = "pollsite.wsgi.application"
+APPEND_SLASH = True
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+#: Static files are served from STATIC_ROOT when it was collected (the image), else
+#: straight from the apps (local runs).
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_ROOT.is_dir())
+
+#: The Django admin of a role, under its prefix; off unless switched on.
+ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["pollsite.auth.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "pollsite.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Identity: bearer JWTs, verified statelessly in every role. HS* algorithms take the
+# shared secret, RS*/ES* the public key; there is no default key.
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+JWT_KEY = env.str("JWT_PUBLIC_KEY", default="") or env.str("JWT_SECRET")
+JWT_SIGNING_KEY = env.str("JWT_PRIVATE_KEY", default="") or env.str("JWT_SECRET", default="")
+JWT_ISSUER = env.str("JWT_ISSUER", default="pollsite")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="pollsite")
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=30)
+
+# Calls between roles (pollsite.client).
+SERVICE_CALL_TIMEOUT = env.float("POLLSITE_CALL_TIMEOUT", default=2.0)
+SERVICE_CALL_RETRIES = env.int("POLLSITE_CALL_RETRIES", default=2)
+SERVICE_BREAKER_FAILURES = env.int("POLLSITE_BREAKER_FAILURES", default=5)
+SERVICE_BREAKER_RESET_SECONDS = env.int("POLLSITE_BREAKER_RESET_SECONDS", default=15)
+
+# Events (pollsite.events): RabbitMQ in production, kombu's filesystem transport locally.
+EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="filesystem://")
+EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="pollsite.events")
+EVENTS_FILESYSTEM_DIR = VAR_DIR / "broker"
+EVENTS_RELAY_BATCH = env.int("EVENTS_RELAY_BATCH", default=100)
+EVENTS_RELAY_IDLE_SECONDS = env.float("EVENTS_RELAY_IDLE_SECONDS", default=0.2)
+
+#: Counters per (poll, choice) in the vote role's tallies (see apps.vote.models.TallyShard).
+VOTE_TALLY_SHARDS = env.int("VOTE_TALLY_SHARDS", default=16)
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "pollsite.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our access log line (pollsite.request_id) replaces Django's own request logs.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
+
+
+def role_settings(name: str) -> dict:
+    """The settings that differ by role, derived from the role registry.
+
+    Everything a role serves lives under its prefix; its database is its own.
+    """
+    role = get_role(name)
+    prefix = role.url_prefix()
+    sqlite_default = f"sqlite:///{VAR_DIR / (name + '.sqlite3')}"
+    database = env.db("DATABASE_URL", default=sqlite_default)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Several gunicorn workers share the file: WAL and write transactions that
+        # take the lock up front instead of failing with "database is locked".
+        database["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    else:
+        database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        database["CONN_HEALTH_CHECKS"] = True
+        database.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    return {
+        "ROLE": name,
+        "URL_PREFIX": prefix,
+        "INSTALLED_APPS": [*INSTALLED_APPS, role.app],
+        "DATABASES": {"default": database},
+        "STATIC_URL": prefix + "static/",
+        "SESSION_COOKIE_NAME": f"{name}_sessionid",
+        "SESSION_COOKIE_PATH": prefix,
+        "CSRF_COOKIE_NAME": f"{name}_csrftoken",
+        "CSRF_COOKIE_PATH": prefix,
+        "LOGIN_URL": prefix + "admin/login/",
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"pollsite {name} API",
+            "DESCRIPTION": f"The {name} role of pollsite, served under {prefix}.",
+            "VERSION": "1.0.0",
+            "SERVE_INCLUDE_SCHEMA": False,
+            "SCHEMA_PATH_PREFIX": rf"{prefix}api/v[0-9]+",
+            "COMPONENT_SPLIT_REQUEST": True,
+            # Swagger UI's assets come from the sidecar package, served under the prefix.
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+        },
+        "EVENTS_CONSUMES": role.consumes,
+        "EVENTS_PUBLISHES": role.publishes,
+    }
+
+
+__all__ = [name for name in dir() if name.isupper()]  # what `from .base import *` gives a role

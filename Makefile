@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 # The newest Python >= 3.11 on this machine (a pyenv install counts too).
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 $$(ls -d $$HOME/.pyenv/versions/3.1[123]*/bin/python3 2>/dev/null | sort -rV) python3; do \
+PYTHON ?= $(shell for p in python3.13 python3.12 $$(ls -d $$HOME/.pyenv/versions/3.1[23]*/bin/python3 2>/dev/null | sort -rV) python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
 

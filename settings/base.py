@@ -141,7 +141,9 @@ SERVICE_BREAKER_RESET_SECONDS = env.int("POLLSITE_BREAKER_RESET_SECONDS", defaul
 
 # Events (pollsite.events): RabbitMQ in production, kombu's filesystem transport locally.
 EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="filesystem://")
-EVENTS_EXCHANGE = env.str("EVENTS_EXCHANGE", default="pollsite.events")
+#: Prefix of the exchange (``<ns>.events``) and the queues (``<ns>.<role>.events``): lets
+#: several installs (or test runs) share one broker without seeing each other's events.
+EVENTS_NAMESPACE = env.str("EVENTS_NAMESPACE", default="pollsite")
 EVENTS_FILESYSTEM_DIR = VAR_DIR / "broker"
 EVENTS_RELAY_BATCH = env.int("EVENTS_RELAY_BATCH", default=100)
 EVENTS_RELAY_IDLE_SECONDS = env.float("EVENTS_RELAY_IDLE_SECONDS", default=0.2)

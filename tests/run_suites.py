@@ -28,7 +28,8 @@ NO_TESTS_COLLECTED = 5
 
 def role_database_url(role_name: str) -> str | None:
     server = os.environ.get("POLLSITE_TEST_POSTGRES")
-    return f"{server.rstrip('/')}/pollsite_{role_name}" if server else None
+    suffix = os.environ.get("POLLSITE_TEST_DB_SUFFIX", "")  # lets two runs share one server
+    return f"{server.rstrip('/')}/pollsite_{role_name}{suffix}" if server else None
 
 
 def run(label: str, paths: list[str], env: dict, extra: list[str]) -> int:

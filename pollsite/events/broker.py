@@ -1,7 +1,7 @@
 """The broker connection and topology: one topic exchange, one durable queue per consuming role.
 
 Routing keys are ``<producer>.<event type>`` (``polls.poll.closed``); a consuming role's
-queue ``<role>.events`` is bound to ``<producer>.#`` for each role it consumes. The
+queue ``<ns>.<role>.events`` is bound to ``<producer>.#`` for each role it consumes. The
 same topology runs on RabbitMQ and on kombu's filesystem transport (local runs).
 """
 
@@ -28,7 +28,7 @@ def broker_connection() -> Connection:
 
 
 def events_exchange() -> Exchange:
-    return Exchange(settings.EVENTS_EXCHANGE, type="topic", durable=True)
+    return Exchange(f"{settings.EVENTS_NAMESPACE}.events", type="topic", durable=True)
 
 
 def routing_key(producer: str, event_type: str) -> str:
@@ -40,7 +40,7 @@ def role_queue(role_name: str) -> Queue:
     role = get_role(role_name)
     exchange = events_exchange()
     return Queue(
-        f"{role.name}.events",
+        f"{settings.EVENTS_NAMESPACE}.{role.name}.events",
         exchange=exchange,
         bindings=[binding(exchange, routing_key=f"{producer}.#") for producer in role.consumes],
         durable=True,

@@ -1,0 +1,248 @@
+"""Start pollsite's roles as real, separate processes for system tests.
+
+Each role gets its own database (a fresh PostgreSQL database, or a SQLite file), its
+own port, and the processes the registry says it runs (gunicorn, relay, consumer).
+A unique events namespace keeps a test's exchange and queues apart from any other
+run sharing the broker. Everything is stopped and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from pollsite.roles import ROLES
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "test-secret-key-for-system-tests-only-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_COOKIES": "false",
+    "JWT_SECRET": "test-jwt-secret-for-system-tests-only-0123456789",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    postgres_url: str | None = None  # None: SQLite files in workdir
+    broker_url: str | None = None  # None: kombu's filesystem transport in workdir
+    namespace: str = field(default_factory=lambda: "t" + uuid.uuid4().hex[:10])
+    extra_env: dict = field(default_factory=dict)
+    ports: dict = field(default_factory=dict)
+    processes: list = field(default_factory=list)
+    databases: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for role in ROLES:
+            self.ports.setdefault(role, free_port())
+
+    # --- configuration -------------------------------------------------------------
+    def database_url(self, role: str) -> str:
+        if self.postgres_url is None:
+            return f"sqlite:///{self.workdir / (role + '.sqlite3')}"
+        return f"{self.postgres_url.rstrip('/')}/{self.namespace}_{role}"
+
+    def env(self, role: str, **overrides) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "PYTEST_"))}
+        env.update(LOCAL_ENV)
+        env.update(
+            DJANGO_SETTINGS_MODULE=ROLES[role].settings_module,
+            DATABASE_URL=self.database_url(role),
+            EVENTS_BROKER_URL=self.broker_url or "filesystem://",
+            EVENTS_NAMESPACE=self.namespace,
+            POLLSITE_VAR_DIR=str(self.workdir),
+            PYTHONUNBUFFERED="1",
+            EVENTS_RELAY_IDLE_SECONDS="0.05",
+        )
+        for other in ROLES.values():
+            env[f"{other.env_prefix}URL"] = f"http://127.0.0.1:{self.ports[other.name]}"
+        env.update(self.extra_env)
+        env.update(overrides)
+        return env
+
+    # --- lifecycle -----------------------------------------------------------------
+    def create_databases(self) -> None:
+        if self.postgres_url is None:
+            return
+        import psycopg2
+
+        admin = psycopg2.connect(f"{self.postgres_url.rstrip('/')}/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            for role in ROLES:
+                name = f"{self.namespace}_{role}"
+                cursor.execute(f'CREATE DATABASE "{name}"')
+                self.databases.append(name)
+        admin.close()
+
+    def drop_databases(self) -> None:
+        if not self.databases:
+            return
+        import psycopg2
+
+        admin = psycopg2.connect(f"{self.postgres_url.rstrip('/')}/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            for name in self.databases:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        self.databases.clear()
+
+    def manage(self, role: str, *args: str, check: bool = True, **env) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.env(role, **env),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def migrate(self) -> None:
+        for role in ROLES:
+            self.manage(role, "migrate", "--noinput", "-v", "0")
+
+    def spawn(self, name: str, role: str, argv: list[str], **env) -> Process:
+        log = self.workdir / f"{name}.{len(self.processes)}.log"
+        popen = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env(role, **env), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        process = Process(name, popen, log)
+        self.processes.append(process)
+        return process
+
+    def start_web(self, role: str, *, port: int | None = None, workers: int = 1, **env) -> Process:
+        port = port or self.ports[role]
+        process = self.spawn(
+            f"{role}-web",
+            role,
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "gunicorn_conf.py"), "pollsite.wsgi"],
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_WORKERS=str(workers),
+            **env,
+        )
+        self.wait_ready(role, port=port, process=process)
+        return process
+
+    def start_relay(self, role: str, **env) -> Process:
+        return self.spawn(f"{role}-relay", role, [sys.executable, str(ROOT / "manage.py"), "relay_events"], **env)
+
+    def start_consumer(self, role: str, **env) -> Process:
+        return self.spawn(f"{role}-consumer", role, [sys.executable, str(ROOT / "manage.py"), "consume_events"], **env)
+
+    def start(self, *, workers: int = 1) -> Stack:
+        """Databases, migrations, then every role's web, relay and consumer processes."""
+        self.create_databases()
+        self.migrate()
+        for role in ROLES.values():
+            self.start_web(role.name, workers=workers)
+            if role.publishes:
+                self.start_relay(role.name)
+            if role.consumes:
+                self.start_consumer(role.name)
+        return self
+
+    def wait_ready(self, role: str, *, port: int | None = None, process: Process | None = None, timeout: float = 30) -> None:
+        url = f"http://127.0.0.1:{port or self.ports[role]}/readyz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process is not None and not process.alive():
+                raise RuntimeError(f"{process.name} exited:\n{process.output()[-3000:]}")
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{role} not ready at {url} after {timeout}s:\n{process.output()[-3000:] if process else ''}")
+
+    def stop(self, process: Process, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if process.alive():
+            os.killpg(process.popen.pid, sig)
+        try:
+            return process.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.popen.pid, signal.SIGKILL)
+            return process.popen.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            if process.alive():
+                self.stop(process)
+
+    def close(self) -> None:
+        self.stop_all()
+        self.drop_databases()
+        if self.broker_url:
+            self._delete_broker_objects()
+
+    def _delete_broker_objects(self) -> None:
+        from kombu import Connection
+
+        try:
+            with Connection(self.broker_url, connect_timeout=3) as conn:
+                channel = conn.channel()
+                for role in ROLES:
+                    channel.queue_delete(f"{self.namespace}.{role}.events")
+                channel.exchange_delete(f"{self.namespace}.events")
+        except Exception:  # noqa: BLE001, S110 - cleanup is best effort
+            pass
+
+    # --- calling the roles -----------------------------------------------------------
+    def url(self, role: str, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.ports[role]}{ROLES[role].default_prefix}api/v1/{path.lstrip('/')}"
+
+    def token(self, subject: str) -> str:
+        from datetime import UTC, datetime, timedelta
+
+        import jwt
+
+        now = datetime.now(UTC)
+        claims = {"sub": subject, "iss": "pollsite", "aud": "pollsite", "iat": now, "exp": now + timedelta(hours=1)}
+        return jwt.encode(claims, LOCAL_ENV["JWT_SECRET"], algorithm="HS256")
+
+    def auth(self, subject: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(subject)}"}
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.05, what: str = "condition") -> float:
+    """Poll until ``predicate()`` is truthy; the seconds it took. Raises on timeout."""
+    started = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{what} not reached within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,29 @@
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from pollsite.auth import token_issue
+from pollsite.roles import ROLES, get_role
+
+
+@pytest.fixture
+def role():
+    return get_role(settings.ROLE)
+
+
+@pytest.fixture
+def other_roles(role):
+    return [r for r in ROLES.values() if r.name != role.name]
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def token():
+    def make(subject: str = "alice", **kwargs) -> str:
+        return token_issue(subject=subject, **kwargs)
+
+    return make

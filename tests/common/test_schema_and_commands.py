@@ -1,0 +1,72 @@
+"""OpenAPI schema and docs under the prefix; manage.py is role-aware."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
+
+from pollsite.auth import token_decode
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN_COMMANDS = {"polls": "close_expired_polls", "choice": "list_orphan_choices", "vote": "recount_results"}
+SHARED_COMMANDS = {"wait_for_db", "issue_token", "relay_events", "consume_events"}
+
+
+def test_schema_lists_only_this_roles_api(role, api):
+    response = api.get(f"{role.default_prefix}api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert paths and all(path.startswith(f"{role.default_prefix}api/v1/") for path in paths)
+
+
+def test_interactive_docs_and_their_assets_are_under_the_prefix(role, api):
+    response = api.get(f"{role.default_prefix}api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"{role.default_prefix}static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    asset = api.get(f"{role.default_prefix}static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+
+
+def test_own_command_exists_only_in_own_role(role):
+    commands = get_commands()
+    assert SHARED_COMMANDS <= set(commands)
+    for name, command in OWN_COMMANDS.items():
+        assert (command in commands) == (name == role.name)
+
+
+def test_issue_token_mints_a_valid_token(capsys):
+    call_command("issue_token", "--sub", "alice", "--ttl", "60")
+    assert token_decode(capsys.readouterr().out.strip())["sub"] == "alice"
+
+
+def test_issue_token_refuses_bad_arguments():
+    with pytest.raises(CommandError):
+        call_command("issue_token", "--sub", " ", "--ttl", "60")
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_manage_without_role_names_the_roles():
+    result = _manage("check")
+    assert result.returncode != 0
+    assert "polls, choice, vote" in result.stderr
+
+
+def test_manage_with_unknown_role_fails_clearly():
+    result = _manage("--role", "ballot", "check")
+    assert result.returncode != 0
+    assert "unknown role 'ballot'" in result.stderr
+
+
+def test_manage_role_flag_selects_settings(role):
+    result = _manage("--role", role.name, "shell", "-c", "from django.conf import settings; print(settings.ROLE)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == role.name

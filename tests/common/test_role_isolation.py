@@ -41,6 +41,7 @@ def test_api_served_under_own_prefix_only(role, other_roles, api):
         assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.django_db
 def test_migrate_created_only_this_roles_tables(role, other_roles):
     tables = set(connection.introspection.table_names())
     assert any(table.startswith(f"{role.name}_") for table in tables), tables

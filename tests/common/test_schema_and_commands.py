@@ -69,4 +69,4 @@ def test_manage_with_unknown_role_fails_clearly():
 def test_manage_role_flag_selects_settings(role):
     result = _manage("--role", role.name, "shell", "-c", "from django.conf import settings; print(settings.ROLE)")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == role.name
+    assert result.stdout.strip().splitlines()[-1] == role.name

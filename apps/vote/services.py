@@ -6,7 +6,7 @@ waits for the votes in flight and they for it, so no vote lands after a deletion
 """
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -37,8 +37,8 @@ def _read_model_row(*, poll_id: int, choice_id: int):
             [choice_id, poll_id],
         )
         row = cursor.fetchone()
-    if row is not None and isinstance(row[3], str):  # SQLite returns text
-        row = (*row[:3], parse_datetime(row[3]))
+    if row is not None and row[3] is not None and timezone.is_naive(row[3]):  # SQLite: naive UTC
+        row = (*row[:3], row[3].replace(tzinfo=UTC))
     return row
 
 

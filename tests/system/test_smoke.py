@@ -10,7 +10,9 @@ def test_vote_round_trip_on_real_services(real_stack):
     poll_id = poll.json()["id"]
     choice = requests.post(s.url("choice", f"polls/{poll_id}/choices/"), json={"text": "Yes"}, headers=s.auth("alice"), timeout=5)
     assert choice.status_code == 201, choice.text
-    vote = requests.post(s.url("vote", f"polls/{poll_id}/votes/"), json={"choice_id": choice.json()["id"]}, headers=s.auth("bob"), timeout=5)
+    vote = requests.post(
+        s.url("vote", f"polls/{poll_id}/votes/"), json={"choice_id": choice.json()["id"]}, headers=s.auth("bob"), timeout=5
+    )
     assert vote.status_code == 201, vote.text
     results = requests.get(s.url("vote", f"polls/{poll_id}/results/"), timeout=5).json()
     assert results["total"] == 1

@@ -8,7 +8,7 @@ same topology runs on RabbitMQ and on kombu's filesystem transport (local runs).
 from django.conf import settings
 from kombu import Connection, Exchange, Queue, binding
 
-from pollsite.roles import get_role
+from pollsite.roles import ROLES, get_role
 
 
 def broker_connection() -> Connection:
@@ -45,3 +45,16 @@ def role_queue(role_name: str) -> Queue:
         bindings=[binding(exchange, routing_key=f"{producer}.#") for producer in role.consumes],
         durable=True,
     )
+
+
+def declare_topology(channel) -> None:
+    """Declare the exchange and the queue of every role that consumes this role's events.
+
+    The relay does this before it publishes: an event published to a topic exchange
+    with no queue bound yet would be dropped, so a consumer that has never run (a
+    first install, a new role) still finds every event waiting in its queue.
+    """
+    events_exchange()(channel).declare()
+    for role in ROLES.values():
+        if settings.ROLE in role.consumes:
+            role_queue(role.name)(channel).declare()

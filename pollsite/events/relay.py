@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu import Producer
 
-from pollsite.events.broker import broker_connection, events_exchange, routing_key
+from pollsite.events.broker import broker_connection, declare_topology, events_exchange, routing_key
 from pollsite.events.outbox import envelope
 from pollsite.models import OutboxEvent
 
@@ -71,7 +71,7 @@ def relay_run(*, once: bool = False, stopper: Stopper | None = None) -> None:
             with broker_connection() as conn:
                 conn.ensure_connection(max_retries=1)
                 channel = conn.channel()
-                events_exchange()(channel).declare()
+                declare_topology(channel)
                 producer = Producer(channel)
                 logger.info("relay connected", extra={"broker": conn.as_uri()})
                 backoff = 0.5

@@ -1,0 +1,203 @@
+"""Eventual consistency between the roles, on real PostgreSQL (a database per role) and
+real RabbitMQ, with each role's web, relay and consumer as separate processes.
+
+Each test prints how long propagation took.
+"""
+
+import json
+import time
+import uuid
+
+import requests
+from kombu import Connection, Producer
+
+from tests.support.stack import wait_for
+from tests.system.conftest import sql
+
+TIMEOUT = 5
+
+
+def create_poll(s, creator="alice", question="Tea or coffee?") -> int:
+    response = requests.post(s.url("polls", "polls/"), json={"question": question}, headers=s.auth(creator), timeout=TIMEOUT)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def add_choice(s, poll_id: int, text: str, creator="alice") -> int:
+    response = requests.post(s.url("choice", f"polls/{poll_id}/choices/"), json={"text": text}, headers=s.auth(creator), timeout=TIMEOUT)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def cast(s, poll_id: int, choice_id: int, voter: str) -> requests.Response:
+    return requests.post(s.url("vote", f"polls/{poll_id}/votes/"), json={"choice_id": choice_id}, headers=s.auth(voter), timeout=TIMEOUT)
+
+
+def results(s, poll_id: int) -> requests.Response:
+    return requests.get(s.url("vote", f"polls/{poll_id}/results/"), timeout=TIMEOUT)
+
+
+def vote_knows(s, poll_id: int, choice_ids: list[int]) -> bool:
+    """The vote role learned the poll and these choices from the events (no read-through)."""
+    known = sql(s, "vote", "SELECT choice_id FROM vote_knownchoice WHERE poll_id = %s AND NOT deleted", (poll_id,))
+    polls = sql(s, "vote", "SELECT 1 FROM vote_knownpoll WHERE poll_id = %s", (poll_id,))
+    return bool(polls) and {row[0] for row in known} >= set(choice_ids)
+
+
+def stop_role(s, role: str) -> None:
+    for process in s.processes:
+        if process.name.startswith(f"{role}-") and process.alive():
+            assert s.stop(process) == 0, process.output()[-2000:]
+
+
+def test_votes_go_through_with_polls_and_choice_stopped(real_stack):
+    s = real_stack
+    poll_id = create_poll(s)
+    choices = [add_choice(s, poll_id, text) for text in ("Tea", "Coffee")]
+    took = wait_for(lambda: vote_knows(s, poll_id, choices), what="vote learning the poll and its choices")
+    print(f"\npoll.created + choice.created reached vote in {took:.3f}s")
+    stop_role(s, "polls")
+    stop_role(s, "choice")
+    for n in range(6):
+        response = cast(s, poll_id, choices[n % 2], f"voter{n}")
+        assert response.status_code == 201, response.text
+    assert results(s, poll_id).json()["total"] == 6
+    outsider = cast(s, poll_id + 1000, choices[0], "voter0")  # unknown here, and its roles are down
+    assert outsider.status_code == 503, outsider.text
+
+
+def test_a_choice_of_another_poll_is_refused(real_stack):
+    s = real_stack
+    first, second = create_poll(s), create_poll(s)
+    mine, theirs = add_choice(s, first, "Mine"), add_choice(s, second, "Theirs")
+    wait_for(lambda: vote_knows(s, first, [mine]) and vote_knows(s, second, [theirs]), what="read model")
+    response = cast(s, first, theirs, "bob")
+    assert response.status_code == 400, response.text
+    assert sql(s, "vote", "SELECT count(*) FROM vote_vote")[0][0] == 0
+
+
+def test_closing_a_poll_makes_vote_refuse_once_the_event_arrived(real_stack):
+    s = real_stack
+    poll_id = create_poll(s)
+    choice = add_choice(s, poll_id, "Tea")
+    wait_for(lambda: vote_knows(s, poll_id, [choice]), what="read model")
+    assert cast(s, poll_id, choice, "early").status_code == 201
+    requests.post(s.url("polls", f"polls/{poll_id}/close/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
+    voters = (f"late{n}" for n in range(10_000))
+    took = wait_for(lambda: cast(s, poll_id, choice, next(voters)).status_code == 409, what="vote refusing the closed poll")
+    print(f"\npoll.closed reached vote in {took:.3f}s")
+    refused = cast(s, poll_id, choice, "later")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "poll_closed"
+
+
+def test_deleting_a_choice_then_the_poll_propagates(real_stack):
+    s = real_stack
+    poll_id = create_poll(s)
+    tea, coffee = add_choice(s, poll_id, "Tea"), add_choice(s, poll_id, "Coffee")
+    wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
+    for voter, choice in (("a", tea), ("b", tea), ("c", coffee)):
+        assert cast(s, poll_id, choice, voter).status_code == 201
+    requests.delete(s.url("choice", f"choices/{tea}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
+    took = wait_for(lambda: results(s, poll_id).json()["total"] == 1, what="choice deletion in results")
+    print(f"\nchoice.deleted reached vote in {took:.3f}s")
+    assert results(s, poll_id).json()["choices"] == [{"choice_id": coffee, "votes": 1}]
+
+    requests.delete(s.url("polls", f"polls/{poll_id}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
+    took = wait_for(
+        lambda: (
+            results(s, poll_id).status_code == 404 and not sql(s, "choice", "SELECT 1 FROM choice_choice WHERE poll_id = %s", (poll_id,))
+        ),
+        what="poll deletion in choice and vote",
+    )
+    print(f"poll.deleted reached choice and vote in {took:.3f}s")
+    assert sql(s, "vote", "SELECT count(*) FROM vote_vote WHERE poll_id = %s", (poll_id,))[0][0] == 0
+    assert sql(s, "vote", "SELECT count(*) FROM vote_tallyshard WHERE poll_id = %s", (poll_id,))[0][0] == 0
+    assert requests.get(s.url("choice", f"polls/{poll_id}/choices/"), timeout=TIMEOUT).json() == []
+
+
+def test_broker_down_writes_succeed_and_every_event_arrives_after(real_stack, broker_proxy):
+    s = real_stack
+    broker_proxy.cut()
+    down_at = time.monotonic()
+    poll_id = create_poll(s)
+    choices = [add_choice(s, poll_id, f"Option {n}") for n in range(10)]
+    time.sleep(2)  # the relays try, fail and back off
+    waiting = sql(s, "choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0]
+    assert waiting == 10, "events wait in the outbox while the broker is down"
+    assert not vote_knows(s, poll_id, choices[:1])
+    broker_proxy.restore()
+    outage = time.monotonic() - down_at
+    took = wait_for(lambda: vote_knows(s, poll_id, choices), timeout=60, what="every event after the outage")
+    print(f"\nbroker down {outage:.1f}s with 11 writes; all events arrived {took:.2f}s after it came back")
+    assert sql(s, "choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0] == 0
+
+
+def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(real_stack):
+    s = real_stack
+    consumer = next(p for p in s.processes if p.name == "vote-consumer")
+    s.stop(consumer)
+    polls = [create_poll(s, question=f"Q{n}") for n in range(5)]
+    for poll_id in polls:
+        for n in range(30):
+            add_choice(s, poll_id, f"Option {n}")
+    produced = {row[0] for row in sql(s, "polls", "SELECT event_id::text FROM pollsite_outboxevent")}
+    produced |= {row[0] for row in sql(s, "choice", "SELECT event_id::text FROM pollsite_outboxevent")}
+    wait_for(
+        lambda: not sql(s, "choice", "SELECT 1 FROM pollsite_outboxevent WHERE published_at IS NULL"),
+        what="relays publishing the backlog",
+    )
+
+    def applied() -> int:
+        return sql(s, "vote", "SELECT count(*) FROM pollsite_inboxevent")[0][0]
+
+    started = time.monotonic()
+    victim = s.start_consumer("vote")
+    wait_for(lambda: applied() >= len(produced) // 3, timeout=60, interval=0.005, what="a third of the events")
+    s.stop(victim, sig=9)  # SIGKILL, mid-stream
+    at_kill = applied()
+    assert at_kill < len(produced), "the consumer must be killed before it finished"
+    s.start_consumer("vote")
+    wait_for(lambda: applied() == len(produced), timeout=90, what="every event after the restart")
+    print(f"\n{len(produced)} events; consumer SIGKILLed after {at_kill}; all applied {time.monotonic() - started:.2f}s after start")
+    inbox = sql(s, "vote", "SELECT event_id::text, count(*) FROM pollsite_inboxevent GROUP BY event_id")
+    assert {event_id for event_id, _ in inbox} == produced
+    assert all(count == 1 for _, count in inbox)
+    assert sql(s, "vote", "SELECT count(*) FROM vote_knownchoice")[0][0] == 5 * 30
+    time.sleep(1)
+    assert applied() == len(produced)
+
+
+def test_the_same_event_delivered_twice_changes_nothing(real_stack):
+    s = real_stack
+    poll_id = create_poll(s)
+    tea, coffee = add_choice(s, poll_id, "Tea"), add_choice(s, poll_id, "Coffee")
+    wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
+    assert cast(s, poll_id, tea, "a").status_code == 201
+    requests.delete(s.url("choice", f"choices/{coffee}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
+    wait_for(lambda: not vote_knows(s, poll_id, [coffee]), what="choice.deleted applied")
+    before = sql(s, "vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
+    event_id, event_type, payload, occurred_at, request_id = sql(
+        s,
+        "choice",
+        "SELECT event_id::text, event_type, payload::text, occurred_at, request_id FROM pollsite_outboxevent "
+        "WHERE event_type = 'choice.deleted'",
+    )[0]
+    duplicate = {
+        "id": event_id,
+        "type": event_type,
+        "version": 1,
+        "occurred_at": occurred_at.isoformat(),
+        "producer": "choice",
+        "request_id": request_id,
+        "payload": json.loads(payload),
+    }
+    with Connection(s.broker_url) as connection:  # what a relay that crashed before stamping would resend
+        Producer(connection.channel()).publish(
+            duplicate, exchange=f"{s.namespace}.events", routing_key=f"choice.{event_type}", serializer="json", delivery_mode=2
+        )
+    consumer_log = next(p for p in s.processes if p.name == "vote-consumer")
+    wait_for(lambda: f'"event duplicate", "event_id": "{event_id}"' in consumer_log.output(), what="the duplicate being seen")
+    after = sql(s, "vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
+    assert after == before
+    assert sql(s, "vote", "SELECT count(*) FROM pollsite_inboxevent WHERE event_id = %s", (event_id,))[0][0] == 1
+    print(f"\nduplicate {uuid.UUID(event_id)} absorbed; votes and tallies unchanged {after}")

@@ -8,10 +8,13 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from pollsite.converters import IdConverter
 from pollsite.roles import get_role
+
+register_converter(IdConverter, "id")  # before the apps' URLconfs, which use <id:...>
 
 role = get_role(settings.ROLE)
 prefix = settings.URL_PREFIX.lstrip("/")

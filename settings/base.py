@@ -120,8 +120,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "pollsite.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pollsite.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Vote casting is limited per voter and per client address (pollsite.throttling),
+    # counted in CACHES["default"]. "<n>/<second|minute|hour|day>"; empty: no limit.
+    "DEFAULT_THROTTLE_RATES": {
+        "vote_voter": env.str("POLLSITE_VOTE_RATE_PER_VOTER", default="600/minute"),
+        "vote_client": env.str("POLLSITE_VOTE_RATE_PER_CLIENT", default="60000/minute"),
+    },
+    # Proxies in front of the pods that append to X-Forwarded-For (1 behind the Ingress);
+    # the client address is read that far from the right, so clients cannot forge it.
+    "NUM_PROXIES": env.int("POLLSITE_NUM_PROXIES", default=0),
 }
 
 # Identity: bearer JWTs, verified statelessly in every role. HS* algorithms take the
@@ -215,6 +224,7 @@ def role_settings(name: str) -> dict:
             "SERVE_INCLUDE_SCHEMA": False,
             "SCHEMA_PATH_PREFIX": rf"{prefix}api/v[0-9]+",
             "COMPONENT_SPLIT_REQUEST": True,
+            "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
             # Swagger UI's assets come from the sidecar package, served under the prefix.
             "SWAGGER_UI_DIST": "SIDECAR",
             "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

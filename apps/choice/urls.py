@@ -3,6 +3,6 @@ from django.urls import path
 from apps.choice import api
 
 urlpatterns = [
-    path("polls/<int:poll_id>/choices/", api.PollChoicesApi.as_view(), name="poll-choices"),
-    path("choices/<int:choice_id>/", api.ChoiceDetailApi.as_view(), name="choice-detail"),
+    path("polls/<id:poll_id>/choices/", api.PollChoicesApi.as_view(), name="poll-choices"),
+    path("choices/<id:choice_id>/", api.ChoiceDetailApi.as_view(), name="choice-detail"),
 ]

@@ -4,7 +4,7 @@ from apps.polls import api
 
 urlpatterns = [
     path("polls/", api.PollListCreateApi.as_view(), name="poll-list"),
-    path("polls/<int:poll_id>/", api.PollDetailApi.as_view(), name="poll-detail"),
-    path("polls/<int:poll_id>/close/", api.PollCloseApi.as_view(), name="poll-close"),
-    path("polls/<int:poll_id>/overview/", api.PollOverviewApi.as_view(), name="poll-overview"),
+    path("polls/<id:poll_id>/", api.PollDetailApi.as_view(), name="poll-detail"),
+    path("polls/<id:poll_id>/close/", api.PollCloseApi.as_view(), name="poll-close"),
+    path("polls/<id:poll_id>/overview/", api.PollOverviewApi.as_view(), name="poll-overview"),
 ]

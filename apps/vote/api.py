@@ -8,10 +8,12 @@ from rest_framework.response import Response
 
 from apps.vote import selectors, services
 from apps.vote.serializers import ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
+from pollsite.throttling import ClientRateThrottle, VoterRateThrottle
 
 
 class VoteCastApi(GenericAPIView):
     serializer_class = VoteOutputSerializer
+    throttle_classes = [VoterRateThrottle, ClientRateThrottle]
 
     @extend_schema(request=VoteCastSerializer, responses={201: VoteOutputSerializer})
     def post(self, request, poll_id: int):

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.t
 .PHONY: run test lint lock bench clean help
 
 help:
-	@echo "make run    start polls, choice and vote behind http://127.0.0.1:8000 (Ctrl-C stops)"
+	@echo "make run    start polls, choice and vote behind http://127.0.0.1:8000 (Ctrl-C stops; ROLES=vote for one)"
 	@echo "make test   lint + every role's suite + system, chart and image suites"
 	@echo "make bench  benchmark the vote path (see docs/BENCHMARKS.md)"
 	@echo "make lock   re-lock requirements/*.txt from requirements/*.in"
@@ -22,7 +22,7 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	@rm -f $(VENV)/.installed-*; touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/python -m pollsite.local.launcher
+	$(VENV)/bin/python -m pollsite.local.launcher $(if $(ROLES),--roles $(ROLES))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

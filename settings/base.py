@@ -149,7 +149,7 @@ SERVICE_BREAKER_FAILURES = env.int("POLLSITE_BREAKER_FAILURES", default=5)
 SERVICE_BREAKER_RESET_SECONDS = env.int("POLLSITE_BREAKER_RESET_SECONDS", default=15)
 
 # Events (pollsite.events): RabbitMQ in production, kombu's filesystem transport locally.
-EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="filesystem://")
+EVENTS_BROKER_URL = env.str("EVENTS_BROKER_URL", default="filesystem://localhost/")
 #: Prefix of the exchange (``<ns>.events``) and the queues (``<ns>.<role>.events``): lets
 #: several installs (or test runs) share one broker without seeing each other's events.
 EVENTS_NAMESPACE = env.str("EVENTS_NAMESPACE", default="pollsite")

@@ -26,12 +26,14 @@ def role_env(role, base: dict) -> dict:
     return env
 
 
-def processes(python: str = sys.executable, *, workers: int = 2) -> dict[str, tuple[str, dict]]:
-    """{process name: (command, environment)} for the whole local stack."""
+def processes(python: str = sys.executable, *, workers: int = 2, roles: list[str] | None = None) -> dict[str, tuple[str, dict]]:
+    """{process name: (command, environment)} for the local stack (every role, or ``roles``)."""
     base = dict(os.environ, PYTHONUNBUFFERED="1")
     manage = f"{python} {ROOT / 'manage.py'}"
     stack = {}
     for role in ROLES.values():
+        if roles and role.name not in roles:
+            continue
         env = role_env(role, base)
         env.update(GUNICORN_BIND=f"127.0.0.1:{role.local_port}", GUNICORN_WORKERS=str(workers))
         stack[f"{role.name}"] = (f"{python} -m gunicorn -c {ROOT / 'pollsite' / 'gunicorn_conf.py'} pollsite.wsgi", env)
@@ -43,8 +45,10 @@ def processes(python: str = sys.executable, *, workers: int = 2) -> dict[str, tu
     return stack
 
 
-def migrate_all(python: str = sys.executable) -> None:
+def migrate_all(python: str = sys.executable, roles: list[str] | None = None) -> None:
     for role in ROLES.values():
+        if roles and role.name not in roles:
+            continue
         print(f"migrating the {role.name} role's database", flush=True)
         subprocess.run(
             [python, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
@@ -57,17 +61,22 @@ def migrate_all(python: str = sys.executable) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole pollsite stack locally.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per role (default 2)")
+    parser.add_argument("--roles", default="", help="comma-separated roles to start (default: all of them)")
     args = parser.parse_args()
+    roles = [name.strip() for name in args.roles.split(",") if name.strip()]
+    for name in roles:
+        if name not in ROLES:
+            parser.error(f"unknown role {name!r}; the roles are: {', '.join(ROLES)}")
     load_local_env()
     os.chdir(ROOT)
     (ROOT / "var").mkdir(exist_ok=True)
-    migrate_all()
+    migrate_all(roles=roles)
     manager = Manager()
-    for name, (command, env) in processes(workers=args.workers).items():
+    for name, (command, env) in processes(workers=args.workers, roles=roles).items():
         manager.add_process(name, command, env=env, cwd=str(ROOT))
     print(
         f"pollsite is starting: http://127.0.0.1:{GATEWAY_PORT}/ routes "
-        + ", ".join(role.url_prefix() for role in ROLES.values())
+        + ", ".join(role.url_prefix() for role in ROLES.values() if not roles or role.name in roles)
         + " (Ctrl-C stops everything)",
         flush=True,
     )

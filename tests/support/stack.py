@@ -79,7 +79,7 @@ class Stack:
         env.update(
             DJANGO_SETTINGS_MODULE=ROLES[role].settings_module,
             DATABASE_URL=self.database_url(role),
-            EVENTS_BROKER_URL=self.broker_url or "filesystem://",
+            EVENTS_BROKER_URL=self.broker_url or "filesystem://localhost/",
             EVENTS_NAMESPACE=self.namespace,
             POLLSITE_VAR_DIR=str(self.workdir),
             PYTHONUNBUFFERED="1",

@@ -57,6 +57,11 @@ def test_votes_go_through_with_polls_and_choice_stopped(real_stack):
     took = wait_for(lambda: vote_knows(s, poll_id, choices), what="vote learning the poll and its choices")
     print(f"\npoll.created + choice.created reached vote in {took:.3f}s")
     stop_role(s, "polls")
+    started = time.monotonic()
+    refused = requests.post(s.url("choice", f"polls/{poll_id}/choices/"), json={"text": "Milk"}, headers=s.auth("alice"), timeout=TIMEOUT)
+    print(f"choice answered {refused.status_code} {time.monotonic() - started:.3f}s after polls stopped")
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "polls_unavailable", refused.text
+    assert sql(s, "choice", "SELECT count(*) FROM choice_choice")[0][0] == 2  # nothing written
     stop_role(s, "choice")
     for n in range(6):
         response = cast(s, poll_id, choices[n % 2], f"voter{n}")

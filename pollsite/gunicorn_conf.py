@@ -11,7 +11,9 @@ from pathlib import Path
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+# The sync worker by default, in the variant that answers its queued connections on a
+# graceful stop (pollsite.gunicorn_workers) so a rolling restart drops no request.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "pollsite.gunicorn_workers.DrainingSyncWorker")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM: stop accepting, finish requests in flight for up to this long, then exit.
 # Kept below the pod's terminationGracePeriodSeconds (30 by default).

@@ -58,7 +58,9 @@ class Gateway:
 
     async def start(self, app):
         timeout = aiohttp.ClientTimeout(total=60, sock_connect=2)
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256)
+        # One upstream connection per request: a process being replaced never holds an
+        # idle keep-alive connection that the gateway could reuse just as it is closed.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, force_close=True)
         self.session = aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False)
 
     async def stop(self, app):
@@ -90,7 +92,7 @@ class Gateway:
             except aiohttp.ClientConnectorError:
                 await asyncio.sleep(0.05 * attempt)  # refused before anything was sent: safe to try again
                 continue
-            except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:  # sent, so not retried: it may have been applied
                 return _error(502, "bad_gateway", f"The {prefix} service dropped the request: {exc.__class__.__name__}.", request_id)
         return _error(503, "service_unavailable", f"No process of {prefix} accepts connections.", request_id)
 

@@ -9,15 +9,16 @@ mid-stream leaves the message unacknowledged and the broker delivers it again.
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from importlib import import_module
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils.dateparse import parse_datetime
 from kombu import Consumer
 
-from pollsite.events.broker import broker_connection, role_queue
-from pollsite.events.relay import Stopper
+from pollsite.events.broker import role_queue
+from pollsite.events.worker import Stopper, run_connected
 from pollsite.models import InboxEvent
 from pollsite.request_context import request_id_var
 from pollsite.roles import get_role
@@ -57,6 +58,25 @@ def event_apply(*, event: dict, handlers: dict[str, Handler]) -> str:
     return "applied" if handler else "ignored"
 
 
+ENVELOPE_FIELDS = {"id": str, "type": str, "version": int, "occurred_at": str, "producer": str, "payload": dict}
+
+
+def envelope_problem(body) -> str | None:
+    """Why this message is not a well-formed event envelope, or None."""
+    if not isinstance(body, dict):
+        return f"body is {type(body).__name__}, not an object"
+    for name, kind in ENVELOPE_FIELDS.items():
+        if not isinstance(body.get(name), kind):
+            return f"field {name!r} missing or not {kind.__name__}"
+    try:
+        uuid.UUID(body["id"])
+    except ValueError:
+        return "field 'id' is not a UUID"
+    if parse_datetime(body["occurred_at"]) is None:
+        return "field 'occurred_at' is not a timestamp"
+    return None
+
+
 def event_record_failure(*, event: dict, error: str) -> None:
     InboxEvent.objects.get_or_create(
         event_id=event["id"],
@@ -78,10 +98,17 @@ class EventConsumer:
         self.failures: dict[str, int] = {}
 
     def on_message(self, body: dict, message) -> None:
+        problem = envelope_problem(body)
+        if problem:  # not an event we could ever apply: redelivering it would not help
+            logger.error("malformed event rejected: %s", problem, extra={"event_id": str(body.get("id")) if isinstance(body, dict) else ""})
+            message.reject()
+            return
         token = request_id_var.set(body.get("request_id") or "")
         try:
             outcome = event_apply(event=body, handlers=self.handlers)
-        except Exception as exc:
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the event: unacknowledged, redelivered after reconnecting
+        except Exception as exc:  # the handler failed: retry a few times, then record it as failed
             connection.close_if_unusable_or_obsolete()
             attempts = self.failures[body["id"]] = self.failures.get(body["id"], 0) + 1
             logger.exception(
@@ -105,27 +132,21 @@ class EventConsumer:
         )
 
     def run(self, *, stopper: Stopper | None = None, idle_exit_seconds: float | None = None) -> None:
+        """Consume until stopped (``idle_exit_seconds``: or until the queue stayed empty that long)."""
         stopper = stopper or Stopper()
-        backoff = 0.5
-        while not stopper.stopped:
-            try:
-                with broker_connection() as conn:
-                    conn.ensure_connection(max_retries=1)
-                    queue = role_queue(self.role_name)
-                    with Consumer(conn, queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=1):
-                        logger.info("consumer connected", extra={"queue": queue.name})
-                        backoff = 0.5
+
+        def session(conn) -> None:
+            queue = role_queue(self.role_name)
+            with Consumer(conn, queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=1):
+                logger.info("consumer connected", extra={"queue": queue.name})
+                idle_since = time.monotonic()
+                while not stopper.stopped:
+                    try:
+                        conn.drain_events(timeout=1)
                         idle_since = time.monotonic()
-                        while not stopper.stopped:
-                            try:
-                                conn.drain_events(timeout=1)
-                                idle_since = time.monotonic()
-                            except TimeoutError:
-                                if idle_exit_seconds is not None and time.monotonic() - idle_since > idle_exit_seconds:
-                                    return
-                                conn.heartbeat_check()
-            except Exception as exc:  # noqa: BLE001 - broker or database down: wait and retry
-                logger.warning("consumer disconnected, retrying in %.1fs: %s: %s", backoff, exc.__class__.__name__, exc)
-                connection.close()
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                    except TimeoutError:
+                        if idle_exit_seconds is not None and time.monotonic() - idle_since > idle_exit_seconds:
+                            return
+                        conn.heartbeat_check()
+
+        run_connected(session, what="consumer", stopper=stopper)

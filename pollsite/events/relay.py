@@ -7,7 +7,6 @@ retries with back-off; a duplicate after a crash is absorbed by the consumers' i
 """
 
 import logging
-import signal
 import time
 
 from django.conf import settings
@@ -15,8 +14,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu import Producer
 
-from pollsite.events.broker import broker_connection, declare_topology, events_exchange, routing_key
+from pollsite.events.broker import declare_topology, events_exchange, routing_key
 from pollsite.events.outbox import envelope
+from pollsite.events.worker import Stopper, run_connected
 from pollsite.models import OutboxEvent
 
 logger = logging.getLogger("pollsite.events.relay")
@@ -51,40 +51,20 @@ def outbox_publish_batch(*, producer: Producer, limit: int) -> int:
     return len(published)
 
 
-class Stopper:
-    """SIGTERM/SIGINT ask the loop to finish its batch and exit."""
-
-    def __init__(self):
-        self.stopped = False
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-
-    def stop(self, *_):
-        self.stopped = True
-
-
 def relay_run(*, once: bool = False, stopper: Stopper | None = None) -> None:
+    """Publish the outbox until stopped (``once``: until it is empty)."""
     stopper = stopper or Stopper()
-    backoff = 0.5
-    while not stopper.stopped:
-        try:
-            with broker_connection() as conn:
-                conn.ensure_connection(max_retries=1)
-                channel = conn.channel()
-                declare_topology(channel)
-                producer = Producer(channel)
-                logger.info("relay connected", extra={"broker": conn.as_uri()})
-                backoff = 0.5
-                while not stopper.stopped:
-                    count = outbox_publish_batch(producer=producer, limit=settings.EVENTS_RELAY_BATCH)
-                    if once and count == 0:
-                        return
-                    if count == 0:
-                        time.sleep(settings.EVENTS_RELAY_IDLE_SECONDS)
-        except Exception as exc:
-            logger.warning("relay cannot publish, retrying in %.1fs: %s: %s", backoff, exc.__class__.__name__, exc)
-            connection.close()
-            if once:
-                raise
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+
+    def session(conn) -> None:
+        channel = conn.channel()
+        declare_topology(channel)
+        producer = Producer(channel)
+        logger.info("relay connected", extra={"broker": conn.as_uri()})
+        while not stopper.stopped:
+            count = outbox_publish_batch(producer=producer, limit=settings.EVENTS_RELAY_BATCH)
+            if count == 0:
+                if once:
+                    return
+                time.sleep(settings.EVENTS_RELAY_IDLE_SECONDS)
+
+    run_connected(session, what="relay", stopper=stopper, retry=not once)

@@ -197,3 +197,40 @@ def test_recount_rebuilds_tallies_from_votes():
     TallyShard.objects.update(count=999)  # corrupt them
     call_command("recount_results", "--poll", "1")
     assert results(1).json()["total"] == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ([1, 2], "body is list"),
+        (
+            {"id": "x", "type": "poll.created", "version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "polls", "payload": {}},
+            "not a UUID",
+        ),
+        (
+            {"id": str(uuid.uuid4()), "type": "poll.created", "version": 1, "occurred_at": "soon", "producer": "polls", "payload": {}},
+            "not a timestamp",
+        ),
+        (
+            {"id": str(uuid.uuid4()), "type": "poll.created", "version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "polls"},
+            "'payload' missing",
+        ),
+    ],
+)
+def test_malformed_envelopes_are_rejected_not_retried(body, problem):
+    from pollsite.events.consumer import EventConsumer, envelope_problem
+
+    class Message:
+        rejected = acked = False
+
+        def reject(self):
+            self.rejected = True
+
+        def ack(self):
+            self.acked = True
+
+    assert problem in envelope_problem(body)
+    message = Message()
+    EventConsumer("vote").on_message(body, message)
+    assert message.rejected and not message.acked
+    assert not InboxEvent.objects.exists()

@@ -38,7 +38,9 @@ class ServiceClient:
         retry = Retry(
             total=settings.SERVICE_CALL_RETRIES,
             connect=settings.SERVICE_CALL_RETRIES,
-            read=settings.SERVICE_CALL_RETRIES,
+            # A role that took the call but did not answer within the timeout is not asked
+            # again: the caller's wait for a hung role stays one timeout, not several.
+            read=0,
             status=settings.SERVICE_CALL_RETRIES,
             backoff_factor=0.05,
             status_forcelist=(502, 503, 504),

@@ -75,5 +75,5 @@ class DrainingSyncWorker(SyncWorker):
             client.setblocking(1)
             util.close_on_exec(client)
             self.handle(listener, client, address)
-        if self.taken:
-            self.log.info("worker %s answered %d queued connection(s) after SIGTERM", self.pid, len(self.taken))
+        if self.taken is not None:
+            self.log.info("worker %s stopped listening on SIGTERM and answered %d queued connection(s)", self.pid, len(self.taken))

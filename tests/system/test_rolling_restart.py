@@ -84,13 +84,15 @@ def test_rolling_restart_of_vote_under_load(tmp_path):
 
         print(f"\n[rolling restart] {summary(answers, seconds)}")
         for number, step in enumerate(timeline, start=1):
-            drained = sum(int(n) for n in re.findall(r"answered (\d+) queued", step["log"]))
+            workers = re.findall(r"stopped listening on SIGTERM and answered (\d+) queued", step["log"])
+            drained = sum(int(n) for n in workers)
             print(
                 f"[rolling restart] roll {number}: new process ready {step['ready'] - step['start']:.2f}s after start; "
                 f"old one exited {step['exited'] - step['ready']:.2f}s after SIGTERM (code {step['code']}), "
                 f"answering {drained} queued connection(s) on its way out"
             )
             assert step["code"] == 0
+            assert len(workers) == 2, "each worker of the old process stops listening at once on SIGTERM"
         assert len(timeline) == ROLLS and timeline[-1]["exited"] < ended - 1, "the restarts must happen while the load runs"
         failed = [a for a in answers if a.status != 201]
         print(f"[rolling restart] failed: {len(failed)} of {len(answers)} ({len(failed) / len(answers):.3%})")

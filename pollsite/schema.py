@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 DESCRIPTIONS = {
@@ -47,6 +48,8 @@ class AutoSchema(SpectacularAutoSchema):
             statuses += ["400", "401", "403", "404", "409", "413", "415"]
         elif any(parameter.get("in") == "query" for parameter in self._get_parameters()):
             statuses.append("400")
+        if any(issubclass(permission, IsAuthenticated) for permission in getattr(self.view, "permission_classes", ())):
+            statuses.append("401")  # even a read: the caller's own data
         if getattr(self.view, "throttle_classes", None):
             statuses.append("429")
         return sorted(set(statuses))

@@ -11,6 +11,7 @@ from apps.choice.serializers import ChoiceCreateSerializer, ChoiceOutputSerializ
 
 class PollChoicesApi(GenericAPIView):
     serializer_class = ChoiceOutputSerializer
+    pagination_class = None  # a poll has at most MAX_CHOICES_PER_POLL choices: one plain list
 
     @extend_schema(responses=ChoiceOutputSerializer(many=True))
     def get(self, request, poll_id: int):

@@ -31,14 +31,16 @@ SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list(
     "DJANGO_SILENCED_SYSTEM_CHECKS",
     # W008 (SSL redirect): TLS and its redirect belong to the Ingress; calls between
-    # roles stay plain HTTP inside the cluster. W005: subdomains are the operator's call.
-    default=["security.W008", "security.W005"],
+    # roles stay plain HTTP inside the cluster. W005, W021: subdomains and the browsers'
+    # preload list are the domain owner's call (DJANGO_HSTS_INCLUDE_SUBDOMAINS, _PRELOAD).
+    default=["security.W008", "security.W005", "security.W021"],
 )
 
 #: Largest request body accepted (bytes); larger bodies answer 413.

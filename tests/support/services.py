@@ -12,6 +12,7 @@ import pytest
 
 POSTGRES_URL = os.environ.get("POLLSITE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 RABBITMQ_URL = os.environ.get("POLLSITE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("POLLSITE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 def _answers(url: str, default_port: int) -> bool:
@@ -24,8 +25,8 @@ def _answers(url: str, default_port: int) -> bool:
 
 
 def require(service: str) -> str:
-    """The URL of ``postgres`` or ``rabbitmq``; skip (fail under CI) when it does not answer."""
-    url, port = {"postgres": (POSTGRES_URL, 5432), "rabbitmq": (RABBITMQ_URL, 5672)}[service]
+    """The URL of ``postgres``, ``rabbitmq`` or ``redis``; skip (fail under CI) when it does not answer."""
+    url, port = {"postgres": (POSTGRES_URL, 5432), "rabbitmq": (RABBITMQ_URL, 5672), "redis": (REDIS_URL, 6379)}[service]
     if _answers(url, port):
         return url
     reason = f"{service} is not reachable at {url} (set POLLSITE_TEST_{service.upper()})"

@@ -1,0 +1,186 @@
+"""Security under production settings: deploy checks, no secret defaults, proxy-aware
+configuration, and rate limits counted in a cache that every process shares (Redis)."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from pollsite.roles import ROLES
+from tests.support.load import create_poll
+from tests.support.services import require
+from tests.support.stack import ROOT, Stack, free_port
+
+INGRESS_HOST = "pollsite.example.org"
+
+
+def production_env(role: str, **overrides) -> dict:
+    """What the chart gives a pod: every secret and switch set explicitly, nothing from settings/local.env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "DATABASE_URL", "POLLSITE_", "CACHE_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE=ROLES[role].settings_module,
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        JWT_SECRET=secrets.token_urlsafe(48),
+        DJANGO_ALLOWED_HOSTS=INGRESS_HOST,
+        DJANGO_CSRF_TRUSTED_ORIGINS=f"https://{INGRESS_HOST}",
+        DJANGO_BEHIND_TLS_PROXY="true",
+        DJANGO_SECURE_COOKIES="true",
+        DJANGO_ADMIN_ENABLED="false",
+        DATABASE_URL=f"postgres://{role}:s3cret-from-the-secret@db.{role}.svc:5432/{role}",
+    )
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def python(code: str, env: dict) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter that imports the role's settings the way the image does (no local.env)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_check_deploy_is_clean_under_production_settings(role):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(role),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    print(f"\n[check --deploy {role}] exit {result.returncode}: {(result.stdout + result.stderr).strip()[-300:]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_DEBUG", "DJANGO_SECRET_KEY", "JWT_SECRET", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_production_settings_have_no_default_for_secrets_and_debug(role, missing):
+    result = python("import django; django.setup()", production_env(role, **{missing: None}))
+    print(f"\n[no default {role} {missing}] exit {result.returncode}: {result.stderr.strip().splitlines()[-1]}")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and f"Set the {missing} environment variable" in result.stderr
+
+
+def settings_as_json(env: dict) -> dict:
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'proxy': s.SECURE_PROXY_SSL_HEADER, 'hosts': s.ALLOWED_HOSTS, 'csrf': s.CSRF_TRUSTED_ORIGINS, "
+        "'db': s.DATABASES['default'], 'broker': s.EVENTS_BROKER_URL, 'cache': s.CACHES['default'], "
+        "'rates': s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], 'proxies': s.REST_FRAMEWORK['NUM_PROXIES'], "
+        "'secure_cookies': s.SESSION_COOKIE_SECURE, 'hsts': s.SECURE_HSTS_SECONDS, 'debug': s.DEBUG}, default=str))"
+    )
+    result = python(code, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_proxy_hosts_and_origins_come_from_configuration():
+    behind = settings_as_json(
+        production_env(
+            "vote",
+            DJANGO_ALLOWED_HOSTS="vote.example.org,.pods.internal",
+            DJANGO_CSRF_TRUSTED_ORIGINS="https://vote.example.org,https://admin.example.org",
+            POLLSITE_NUM_PROXIES="1",
+            CACHE_URL="redis://cache.svc:6379/0",
+        )
+    )
+    print(f"\n[ingress config] behind the proxy: {behind['proxy']}, hosts {behind['hosts']}, origins {behind['csrf']}")
+    assert behind["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert behind["hosts"] == ["vote.example.org", ".pods.internal"]
+    assert behind["csrf"] == ["https://vote.example.org", "https://admin.example.org"]
+    assert behind["proxies"] == 1
+    assert behind["cache"]["BACKEND"] == "django_redis.cache.RedisCache" and behind["cache"]["LOCATION"] == "redis://cache.svc:6379/0"
+    assert behind["secure_cookies"] is True and behind["hsts"] > 0 and behind["debug"] is False
+    direct = settings_as_json(production_env("vote", DJANGO_BEHIND_TLS_PROXY=None, DJANGO_CSRF_TRUSTED_ORIGINS=None))
+    assert direct["proxy"] is None and direct["csrf"] == [] and direct["proxies"] == 0
+    assert direct["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_the_only_password_is_the_one_in_database_url():
+    configured = settings_as_json(production_env("polls"))
+    assert configured["db"]["PASSWORD"] == "s3cret-from-the-secret"
+    bare = settings_as_json(production_env("polls", DATABASE_URL=None))
+    print(f"\n[no default password] without DATABASE_URL: engine {bare['db']['ENGINE']}, password {bare['db'].get('PASSWORD')!r}")
+    assert not bare["db"].get("PASSWORD")
+    assert "@" not in bare["broker"] and "@" not in bare["cache"].get("LOCATION", "")
+
+
+def test_behind_the_proxy_a_request_is_https_and_unknown_hosts_are_refused(tmp_path):
+    stack = Stack(tmp_path / "stack", postgres_url=require("postgres"))
+    try:
+        stack.create_databases()
+        stack.manage("polls", "migrate", "--noinput", "-v", "0")
+        stack.start_web(
+            "polls", DJANGO_ALLOWED_HOSTS=f"{INGRESS_HOST},127.0.0.1", DJANGO_BEHIND_TLS_PROXY="true", DJANGO_SECURE_COOKIES="true"
+        )
+        base = f"http://127.0.0.1:{stack.ports['polls']}"
+        evil = requests.get(f"{base}/polls/api/v1/polls/", headers={"Host": "evil.example.com"}, timeout=10)
+        print(f"\n[ingress] unknown Host: {evil.status_code} {evil.text[:100]}")
+        assert evil.status_code == 400 and evil.json()["error"]["code"] == "bad_request"
+        probe = requests.get(f"{base}/readyz", headers={"Host": "10.1.2.3:8000"}, timeout=10)
+        assert probe.status_code == 200  # the kubelet probes with the pod IP
+        forwarded = {"Host": INGRESS_HOST, "X-Forwarded-Proto": "https"}
+        page = requests.get(f"{base}/polls/api/v1/polls/?limit=1&offset=0", headers=forwarded, timeout=10)
+        assert page.status_code == 200
+        created = requests.post(f"{base}/polls/api/v1/polls/", json={"question": "Q"}, headers={**forwarded, **stack.auth("a")}, timeout=10)
+        assert created.status_code == 201
+        hsts = page.headers.get("Strict-Transport-Security", "")
+        print(f"[ingress] X-Forwarded-Proto: https is trusted: HSTS {hsts!r}")
+        assert hsts.startswith("max-age=")  # only sent on requests Django sees as secure
+        plain = requests.get(f"{base}/polls/api/v1/polls/", headers={"Host": INGRESS_HOST}, timeout=10)
+        assert "Strict-Transport-Security" not in plain.headers
+    finally:
+        stack.close()
+
+
+def test_rate_limits_are_shared_by_every_vote_process_through_redis(tmp_path):
+    """Two vote processes, one Redis: a voter (and a client address) gets its limit once, not once per process."""
+    redis_url = require("redis")
+    stack = Stack(tmp_path / "stack", postgres_url=require("postgres"))
+    voter_limit, client_limit = 5, 8
+    try:
+        stack.extra_env.update(
+            CACHE_URL=f"{redis_url}?key_prefix={stack.namespace}",
+            POLLSITE_VOTE_RATE_PER_VOTER=f"{voter_limit}/hour",
+            POLLSITE_VOTE_RATE_PER_CLIENT=f"{client_limit}/hour",
+            POLLSITE_NUM_PROXIES="1",
+        )
+        stack.create_databases()
+        stack.migrate()
+        for role in ("polls", "choice"):
+            stack.start_web(role)
+        stack.start_web("vote")
+        second_port = free_port()
+        stack.start_web("vote", port=second_port)
+        poll_id, choice_ids = create_poll(stack, choices=1)
+        ports = [stack.ports["vote"], second_port]
+        until_next_hour = 3600 - time.time() % 3600
+        if until_next_hour < 15:
+            time.sleep(until_next_hour + 1)  # fixed windows: stay inside one
+
+        def cast(n: int, voter: str, client: str):
+            url = f"http://127.0.0.1:{ports[n % 2]}/vote/api/v1/polls/{poll_id}/votes/"
+            headers = {**stack.auth(voter), "X-Forwarded-For": client}
+            return requests.post(url, json={"choice_id": choice_ids[0]}, headers=headers, timeout=10)
+
+        one_voter = [cast(n, "eager", f"192.0.2.{n}") for n in range(10)]
+        statuses = [r.status_code for r in one_voter]
+        print(f"\n[rate limit, shared] one voter, 10 casts over 2 processes: {statuses}")
+        assert statuses.count(429) == 10 - voter_limit  # 1 x 201, 4 x 409, then 429s
+        assert statuses[0] == 201 and set(statuses[1:voter_limit]) == {409}
+        assert all(1 <= int(r.headers["Retry-After"]) <= 3600 for r in one_voter if r.status_code == 429)
+
+        one_client = [cast(n, f"crowd-{n}", "203.0.113.50") for n in range(12)]
+        statuses = [r.status_code for r in one_client]
+        print(f"[rate limit, shared] one client address, 12 voters over 2 processes: {statuses}")
+        assert statuses == [201] * client_limit + [429] * (12 - client_limit)
+        body = one_client[-1].json()
+        assert body["error"]["code"] == "throttled" and body["request_id"]
+    finally:
+        stack.close()

@@ -195,6 +195,10 @@ def role_settings(name: str) -> dict:
     prefix = role.url_prefix()
     sqlite_default = f"sqlite:///{VAR_DIR / (name + '.sqlite3')}"
     database = env.db("DATABASE_URL", default=sqlite_default)
+    # The chart passes the password on its own (from the role's Secret), so it may hold
+    # any character without URL-encoding.
+    if env.str("DATABASE_PASSWORD", default=""):
+        database["PASSWORD"] = env.str("DATABASE_PASSWORD")
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Several gunicorn workers share the file: WAL and write transactions that
         # take the lock up front instead of failing with "database is locked".

@@ -1,4 +1,7 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class PollsiteConfig(AppConfig):
@@ -7,3 +10,10 @@ class PollsiteConfig(AppConfig):
     name = "pollsite"
     verbose_name = "pollsite (shared)"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from pollsite.tracing import tracing_setup
+
+        # Python's warnings go through logging too, so every line a process prints is JSON.
+        logging.captureWarnings(True)
+        tracing_setup(role=settings.ROLE)

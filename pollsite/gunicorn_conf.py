@@ -6,7 +6,13 @@ launcher set numbers, not files. Writes only to /tmp (read-only root filesystem)
 
 import os
 import shutil
+import sys
 from pathlib import Path
+
+from gunicorn import glogging
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, whatever the cwd
+from pollsite.logging import json_formatter
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -29,7 +35,33 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() == "true"
 accesslog = None  # pollsite.request_id writes one JSON line per request instead
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-proc_name = "pollsite-" + os.environ.get("DJANGO_SETTINGS_MODULE", "settings.?").rsplit(".", 1)[-1]
+_role = os.environ.get("DJANGO_SETTINGS_MODULE", "settings.?").rsplit(".", 1)[-1]
+proc_name = "pollsite-" + _role
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's own lines (start, workers booting, timeouts) as JSON on stdout, like the app's.
+
+    A logging config would switch gunicorn's access log on; it stays off, since
+    pollsite.request_id already writes one line per request (with the request id).
+    """
+
+    def _compute_access_log_enabled(self):
+        return False
+
+    def access(self, resp, req, environ, request_time):
+        return
+
+
+logger_class = JsonLogger
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": ["stdout"]},
+    "loggers": {"gunicorn.error": {"level": loglevel.upper(), "handlers": ["stdout"], "propagate": False, "qualname": "gunicorn.error"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "formatters": {"json": json_formatter(role=_role)},
+}
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 8190
 limit_request_fields = 100

@@ -1,10 +1,15 @@
-"""Adds the role, the request id and the token subject to every log record."""
+"""Log records as one JSON object per line, with the role, the request id and the token subject.
+
+Django's LOGGING (settings/base.py) and gunicorn's own logs (gunicorn_conf.py) share
+:func:`json_formatter`, so every line a role's processes print parses as JSON.
+"""
 
 import logging
 
 from django.conf import settings
 
 from pollsite.request_context import request_id_var, subject_var
+from pollsite.tracing import current_trace_id
 
 
 class RequestContextFilter(logging.Filter):
@@ -14,4 +19,18 @@ class RequestContextFilter(logging.Filter):
         subject = subject_var.get()
         if subject:
             record.subject = subject
+        trace_id = current_trace_id()
+        if trace_id:
+            record.trace_id = trace_id
         return True
+
+
+def json_formatter(**static_fields) -> dict:
+    """A logging dictConfig formatter: ISO 8601 UTC ``time``, ``level``, ``logger``, ``pid``, ``message``."""
+    return {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "format": "%(levelname)s %(name)s %(process)d %(message)s",
+        "timestamp": "time",
+        "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+        "static_fields": static_fields,
+    }

@@ -9,7 +9,8 @@ import contextlib
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
-from django_prometheus.exports import ExportToDjangoView
+
+from pollsite.metrics import metrics_view
 
 _migrations_checked = False
 
@@ -48,7 +49,7 @@ def readyz(request) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": ExportToDjangoView}
+PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics_view}
 
 
 class ProbeMiddleware:

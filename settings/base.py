@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 
+from pollsite.logging import json_formatter
 from pollsite.roles import get_role
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -168,11 +169,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "pollsite.logging.RequestContextFilter"}},
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        "json": json_formatter(),
     },
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]},

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from apps.vote import selectors, services
 from apps.vote.serializers import ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
+from pollsite import metrics
 from pollsite.throttling import ClientRateThrottle, VoterRateThrottle
 
 
@@ -20,7 +21,13 @@ class VoteCastApi(GenericAPIView):
         data = VoteCastSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         vote = services.vote_cast(poll_id=poll_id, voter=request.user.subject, **data.validated_data)
+        metrics.VOTES_CAST.inc()
         return Response(VoteOutputSerializer(vote).data, status=status.HTTP_201_CREATED)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)  # unknown errors re-raise: a 500, not a refusal
+        metrics.vote_refused(response.data["error"]["code"])
+        return response
 
 
 class MyVoteApi(GenericAPIView):

@@ -19,6 +19,7 @@ from kombu import Consumer
 
 from pollsite.events.broker import role_queue
 from pollsite.events.worker import Stopper, run_connected
+from pollsite.metrics import EVENT_HANDLER_ERRORS, EVENTS_CONSUMED, EVENTS_FAILED
 from pollsite.models import InboxEvent
 from pollsite.request_context import request_id_var
 from pollsite.roles import get_role
@@ -100,6 +101,7 @@ class EventConsumer:
     def on_message(self, body: dict, message) -> None:
         problem = envelope_problem(body)
         if problem:  # not an event we could ever apply: redelivering it would not help
+            EVENTS_FAILED.labels(event_type="", reason="malformed").inc()
             logger.error("malformed event rejected: %s", problem, extra={"event_id": str(body.get("id")) if isinstance(body, dict) else ""})
             message.reject()
             return
@@ -111,6 +113,7 @@ class EventConsumer:
         except Exception as exc:  # the handler failed: retry a few times, then record it as failed
             connection.close_if_unusable_or_obsolete()
             attempts = self.failures[body["id"]] = self.failures.get(body["id"], 0) + 1
+            EVENT_HANDLER_ERRORS.labels(event_type=f"{body['producer']}.{body['type']}").inc()
             logger.exception(
                 "event failed (attempt %d of %d)",
                 attempts,
@@ -122,11 +125,13 @@ class EventConsumer:
                 message.requeue()
                 return
             event_record_failure(event=body, error=f"{exc.__class__.__name__}: {exc}")
+            EVENTS_FAILED.labels(event_type=f"{body['producer']}.{body['type']}", reason="handler").inc()
             outcome = "failed"
         finally:
             request_id_var.reset(token)
         self.failures.pop(body["id"], None)
         message.ack()
+        EVENTS_CONSUMED.labels(event_type=f"{body['producer']}.{body['type']}", outcome=outcome).inc()
         logger.info(
             "event %s", outcome, extra={"event_id": body["id"], "event_type": body["type"], "request_id": body.get("request_id", "")}
         )

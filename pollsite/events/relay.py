@@ -17,6 +17,7 @@ from kombu import Producer
 from pollsite.events.broker import declare_topology, events_exchange, routing_key
 from pollsite.events.outbox import envelope
 from pollsite.events.worker import Stopper, run_connected
+from pollsite.metrics import EVENTS_PUBLISHED
 from pollsite.models import OutboxEvent
 
 logger = logging.getLogger("pollsite.events.relay")
@@ -45,6 +46,7 @@ def outbox_publish_batch(*, producer: Producer, limit: int) -> int:
         if published:
             OutboxEvent.objects.filter(pk__in=published).update(published_at=timezone.now())
     for event in batch:
+        EVENTS_PUBLISHED.labels(event_type=routing_key(event.producer, event.event_type)).inc()
         logger.info(
             "event published", extra={"event_id": str(event.event_id), "event_type": event.event_type, "request_id": event.request_id}
         )

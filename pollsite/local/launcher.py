@@ -37,10 +37,13 @@ def processes(python: str = sys.executable, *, workers: int = 2, roles: list[str
         env = role_env(role, base)
         env.update(GUNICORN_BIND=f"127.0.0.1:{role.local_port}", GUNICORN_WORKERS=str(workers))
         stack[f"{role.name}"] = (f"{python} -m gunicorn -c {ROOT / 'pollsite' / 'gunicorn_conf.py'} pollsite.wsgi", env)
+        # The relay and the consumer are single processes: their metrics stay in memory
+        # (gunicorn wipes its multiprocess directory at start, which would lose theirs).
+        worker_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         if role.publishes:
-            stack[f"{role.name}-relay"] = (f"{manage} relay_events", env)
+            stack[f"{role.name}-relay"] = (f"{manage} relay_events", worker_env)
         if role.consumes:
-            stack[f"{role.name}-consumer"] = (f"{manage} consume_events", env)
+            stack[f"{role.name}-consumer"] = (f"{manage} consume_events", worker_env)
     stack["gateway"] = (f"{python} -m pollsite.local.gateway --port {GATEWAY_PORT}", base)
     return stack
 

@@ -145,6 +145,8 @@ class Stack:
 
     def start_web(self, role: str, *, port: int | None = None, workers: int = 1, **env) -> Process:
         port = port or self.ports[role]
+        # Like a pod: the workers' metrics are summed from a directory of this process's own.
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.workdir / "prometheus" / f"{role}-{port}"))
         process = self.spawn(
             f"{role}-web",
             role,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pollsite.events.consumer import EventConsumer
+from pollsite.metrics import serve_worker_metrics
 
 
 class Command(BaseCommand):
@@ -15,4 +16,5 @@ class Command(BaseCommand):
     def handle(self, *args, idle_exit=None, **options):
         if not settings.EVENTS_CONSUMES:
             raise CommandError(f"the {settings.ROLE} role consumes no events")
+        serve_worker_metrics()
         EventConsumer(settings.ROLE).run(idle_exit_seconds=idle_exit)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pollsite.events.relay import relay_run
+from pollsite.metrics import serve_worker_metrics
 
 
 class Command(BaseCommand):
@@ -13,4 +14,5 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool = False, **options):
         if not settings.EVENTS_PUBLISHES:
             raise CommandError(f"the {settings.ROLE} role publishes no events: it has no relay")
+        serve_worker_metrics()
         relay_run(once=once)

@@ -1,0 +1,144 @@
+"""Prometheus metrics of every role: the domain counters, and the exposition with a ``role`` label.
+
+- Every series a role exports (django-prometheus's, the process's, ours) leaves with a
+  ``role`` label added at exposition time (:class:`RoleLabels`): one mechanism, so no
+  metric definition has to remember it and dashboards can group by role.
+- Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) the values of every worker are
+  summed by ``prometheus_client``'s multiprocess collector; gunicorn_conf.py wipes the
+  directory at start and marks dead workers.
+- The outbox gauges are computed at scrape time from the role's own database
+  (:class:`OutboxCollector`): one indexed query per scrape, nothing on the write path.
+- The relay and consumer processes have no web server: with ``POLLSITE_METRICS_PORT``
+  set they serve the same exposition on that port (:func:`serve_worker_metrics`).
+
+Incrementing a counter is all the vote path pays (no query, no lock beyond the value's).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from functools import cache
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Metric, exposition, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger("pollsite.metrics")
+
+# --- domain metrics ------------------------------------------------------------------
+
+VOTES_CAST = Counter("pollsite_votes_cast", "Votes recorded by the vote role.")
+VOTES_REFUSED = Counter("pollsite_votes_refused", "Vote casts refused, by the error code of the answer.", ["reason"])
+EVENTS_PUBLISHED = Counter("pollsite_events_published", "Events the relay published to the broker.", ["event_type"])
+EVENTS_CONSUMED = Counter(
+    "pollsite_events_consumed",
+    "Events the consumer took from the broker, by outcome (applied, ignored, duplicate, failed).",
+    ["event_type", "outcome"],
+)
+EVENTS_FAILED = Counter(
+    "pollsite_events_failed",
+    "Events the consumer gave up on: a handler that kept failing (handler) or a malformed envelope (malformed).",
+    ["event_type", "reason"],
+)
+EVENT_HANDLER_ERRORS = Counter(
+    "pollsite_event_handler_errors", "Failed attempts to apply an event (each is retried until it is given up).", ["event_type"]
+)
+
+
+def vote_refused(reason: str) -> None:
+    VOTES_REFUSED.labels(reason=reason).inc()
+
+
+# --- collectors ------------------------------------------------------------------------
+
+
+class RoleLabels:
+    """Re-exports what ``source`` collects with ``role="<role>"`` on every sample."""
+
+    def __init__(self, source, role: str):
+        self.source = source
+        self.role = role
+
+    def describe(self):
+        return []  # no collect() at registration: the outbox query runs only on a scrape
+
+    def collect(self):
+        for metric in self.source.collect():
+            labelled = Metric(metric.name, metric.documentation, metric.type, metric.unit)
+            labelled.samples = [sample._replace(labels={**sample.labels, "role": self.role}) for sample in metric.samples]
+            yield labelled
+
+
+class OutboxCollector:
+    """Unpublished events in this role's outbox and the age of the oldest, read at scrape time."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from pollsite.models import OutboxEvent  # models load after the app registry
+
+        try:
+            unpublished = OutboxEvent.objects.filter(published_at__isnull=True)
+            backlog = unpublished.count()
+            oldest = unpublished.order_by("id").values_list("occurred_at", flat=True).first()
+        except DatabaseError as exc:
+            logger.warning("outbox metrics unavailable: %s", exc)
+            connection.close_if_unusable_or_obsolete()
+            return
+        age = max(0.0, time.time() - oldest.timestamp()) if oldest is not None else 0.0
+        yield GaugeMetricFamily("pollsite_outbox_backlog", "Events in this role's outbox not yet published to the broker.", value=backlog)
+        yield GaugeMetricFamily(
+            "pollsite_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event (0 when the outbox is empty).", value=age
+        )
+
+
+class _Sources:
+    """What a process exports: every worker's values (multiprocess mode) or this process's."""
+
+    def __init__(self, *extra):
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.values = multiprocess.MultiProcessCollector(None, path=folder) if folder else REGISTRY
+        self.extra = extra
+
+    def collect(self):
+        yield from self.values.collect()
+        for collector in self.extra:
+            yield from collector.collect()
+
+
+def _registry(*extra) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RoleLabels(_Sources(*extra), settings.ROLE))
+    return registry
+
+
+@cache
+def web_registry() -> CollectorRegistry:
+    return _registry(OutboxCollector())
+
+
+@cache
+def worker_registry() -> CollectorRegistry:
+    return _registry()
+
+
+def metrics_view(request) -> HttpResponse:
+    """``/metrics`` of a web process (served by pollsite.probes before any other middleware)."""
+    encoder, content_type = exposition.choose_encoder(request.META.get("HTTP_ACCEPT", ""))
+    return HttpResponse(encoder(web_registry()), content_type=content_type)
+
+
+def serve_worker_metrics() -> int | None:
+    """Serve ``/metrics`` on ``POLLSITE_METRICS_PORT`` from a relay or consumer process; the port."""
+    port = os.environ.get("POLLSITE_METRICS_PORT")
+    if not port:
+        return None
+    address = os.environ.get("POLLSITE_METRICS_ADDR", "0.0.0.0")
+    exposition.start_http_server(int(port), addr=address, registry=worker_registry())
+    logger.info("metrics served", extra={"port": int(port)})
+    return int(port)

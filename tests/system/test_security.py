@@ -21,7 +21,7 @@ INGRESS_HOST = "pollsite.example.org"
 
 def production_env(role: str, **overrides) -> dict:
     """What the chart gives a pod: every secret and switch set explicitly, nothing from settings/local.env."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "DATABASE_URL", "POLLSITE_", "CACHE_URL"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "DATABASE_", "POLLSITE_", "CACHE_URL"))}
     env.update(
         DJANGO_SETTINGS_MODULE=ROLES[role].settings_module,
         DJANGO_DEBUG="false",
@@ -102,9 +102,11 @@ def test_proxy_hosts_and_origins_come_from_configuration():
     assert direct["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_the_only_password_is_the_one_in_database_url():
+def test_the_only_passwords_are_the_ones_in_the_environment():
     configured = settings_as_json(production_env("polls"))
     assert configured["db"]["PASSWORD"] == "s3cret-from-the-secret"
+    separate = settings_as_json(production_env("polls", DATABASE_PASSWORD="p@ss:w/rd from its own Secret"))
+    assert separate["db"]["PASSWORD"] == "p@ss:w/rd from its own Secret"
     bare = settings_as_json(production_env("polls", DATABASE_URL=None))
     print(f"\n[no default password] without DATABASE_URL: engine {bare['db']['ENGINE']}, password {bare['db'].get('PASSWORD')!r}")
     assert not bare["db"].get("PASSWORD")

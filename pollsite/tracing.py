@@ -16,7 +16,8 @@ import os
 
 logger = logging.getLogger("pollsite.tracing")
 
-PROBE_URLS = "^/healthz$,^/readyz$,^/metrics$"
+#: Matched against the full URL (scheme://host/path): the probes at the root, and nothing else.
+PROBE_URLS = "://[^/]+/healthz$,://[^/]+/readyz$,://[^/]+/metrics$"
 _enabled = False
 
 

@@ -468,7 +468,10 @@ def run(args) -> dict:
         phases: dict[str, list[Load]] = {"floor": [], "spread": [], "hot": [], "ceiling": []}
         for rnd in range(mode.rounds):
             phases["floor"].append(votes(floor_url, floor_path, 1, SPREAD_POLLS, mode.seconds, with_tokens=False))
+            profiler = profile(args.profile, vote, mode.seconds) if args.profile and rnd == 0 else None
             phases["spread"].append(votes(vote_url, vote_path, rnd * SPREAD_POLLS + 1, SPREAD_POLLS, mode.seconds))
+            if profiler is not None:
+                profiler.wait(timeout=60)
             phases["hot"].append(votes(vote_url, vote_path, HOT_POLL + rnd, 1, mode.seconds))
             phases["ceiling"].append(pgbench(databases["floor"], clients=c, threads=t, seconds=mode.seconds, workdir=workdir))
             log(f"round {rnd + 1}/{mode.rounds}: " + ", ".join(describe(name, loads[-1]) for name, loads in phases.items()))
@@ -486,6 +489,13 @@ def run(args) -> dict:
         else:
             stack.close()
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def profile(py_spy: str, process: Process, seconds: int) -> subprocess.Popen:
+    """py-spy on every worker of ``process`` for one phase: bench/out/profile-vote.{svg,txt}."""
+    argv = [py_spy, "record", "--pid", str(process.popen.pid), "--subprocesses", "--duration", str(seconds), "--rate", "250"]
+    subprocess.Popen([*argv, "--format", "raw", "--output", str(OUT / "profile-vote.txt")], stdout=subprocess.DEVNULL)
+    return subprocess.Popen([*argv, "--output", str(OUT / "profile-vote.svg")], stdout=subprocess.DEVNULL)
 
 
 def describe(name: str, load: Load) -> str:
@@ -696,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--results", type=Path, help="default: bench/results.json (quick: bench/out/results-quick.json)")
     parser.add_argument("--doc", type=Path, help="default: docs/BENCHMARKS.md (quick: bench/out/BENCHMARKS-quick.md)")
+    parser.add_argument("--profile", metavar="PY_SPY", help="py-spy binary: profile the vote workers during the first spread phase")
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs (bench/out/run-*)")
     args = parser.parse_args(argv)
     args.mode = "quick" if args.quick else "full"

@@ -27,6 +27,7 @@ role_urls = [
 if settings.ADMIN_ENABLED:
     admin.site.site_header = f"pollsite — {role.name}"
     admin.site.site_title = f"pollsite {role.name} admin"
+    admin.site.site_url = settings.URL_PREFIX + "api/docs/"  # "View site": the root belongs to no role
     role_urls.append(path("admin/", admin.site.urls))
 
 urlpatterns = [path(prefix, include(role_urls))]

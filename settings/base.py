@@ -197,6 +197,7 @@ def role_settings(name: str) -> dict:
     if env.str("DATABASE_PASSWORD", default=""):
         database["PASSWORD"] = env.str("DATABASE_PASSWORD")
     if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["ENGINE"] = "django_prometheus.db.backends.sqlite3"  # query metrics locally too
         # Several gunicorn workers share the file: WAL and write transactions that
         # take the lock up front instead of failing with "database is locked".
         database["OPTIONS"] = {

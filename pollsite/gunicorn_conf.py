@@ -32,6 +32,9 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
 # Heartbeat files in memory, not on a (possibly read-only or slow) disk.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108
 preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() == "true"
+# No runtime control socket (gunicorn >= 24): nothing in a pod uses it, and its default
+# place ($HOME/.gunicorn) is not writable with a read-only root filesystem.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "false").lower() != "true"
 accesslog = None  # pollsite.request_id writes one JSON line per request instead
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

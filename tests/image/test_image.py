@@ -1,0 +1,327 @@
+"""The image, built from the Dockerfile with buildah and run once per role.
+
+CI has no registry: the base is a Debian trixie made with debootstrap by
+``.ci/setup-image-tools.sh`` (``localhost/pollsite-base:trixie``), passed as BASE_IMAGE.
+With ``--isolation chroot`` a container shares the host's network, so each role binds a
+free port on 127.0.0.1 and reaches the shared PostgreSQL there, in a fresh database of
+its own. Each role: migrations the way the chart's Job runs them, then the image's
+default command, /readyz, its API and a static file under its prefix, SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import psycopg2
+import pytest
+import requests
+
+from pollsite.roles import ROLES
+from tests.support.services import require
+from tests.support.stack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILDAH = shutil.which("buildah")
+BASE_IMAGE = os.environ.get("POLLSITE_BASE_IMAGE", "localhost/pollsite-base:trixie")
+IMAGE = os.environ.get("POLLSITE_TEST_IMAGE", "localhost/pollsite:test")
+#: Behind a TLS-intercepting proxy pip needs its CA: passed as a build secret, never stored.
+CA_BUNDLE = Path(os.environ.get("POLLSITE_BUILD_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
+SECRET_KEY = "image-test-secret-key-" + "x" * 40
+JWT_SECRET = "image-test-jwt-secret-" + "y" * 40
+#: The pod's terminationGracePeriodSeconds in the chart: gunicorn must be gone before it.
+GRACE_PERIOD = 30
+#: Paths a container run may leave behind that are buildah's, not the process's.
+RUNTIME_MOUNT_POINTS = ("etc/hosts", "etc/resolv.conf", "etc/hostname", "run", "dev", "proc", "sys")
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the image test, but {reason}")
+    pytest.skip(reason)
+
+
+def buildah(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([BUILDAH, *args], check=check, capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def report(request):
+    """Print a figure to the terminal even while pytest captures output."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n[image] {line}", flush=True)
+
+    return write
+
+
+@pytest.fixture(scope="module")
+def image(report) -> dict:
+    if BUILDAH is None:
+        unavailable("buildah is not installed (run .ci/setup-image-tools.sh as root)")
+    if buildah("inspect", "--type", "image", BASE_IMAGE, check=False).returncode != 0:
+        unavailable(f"the base image {BASE_IMAGE} is not in buildah's storage (run .ci/setup-image-tools.sh as root)")
+    command = ["bud", "--isolation", "chroot", "--layers", "--quiet", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", IMAGE]
+    if CA_BUNDLE.is_file():
+        command += ["--secret", f"id=ca-bundle,src={CA_BUNDLE}"]
+    started = time.monotonic()
+    built = buildah(*command, ".", cwd=ROOT, check=False)
+    elapsed = time.monotonic() - started
+    assert built.returncode == 0, f"buildah bud failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
+    inspected = json.loads(buildah("inspect", "--type", "image", IMAGE).stdout)
+    size = buildah("images", "--format", "{{.Size}}", IMAGE).stdout.split("\n")[0]
+    base_size = buildah("images", "--format", "{{.Size}}", BASE_IMAGE).stdout.split("\n")[0]
+    report(f"built {IMAGE} in {elapsed:.1f}s (layers cached from earlier builds are reused); size {size} (base {BASE_IMAGE}: {base_size})")
+    return inspected["OCIv1"]["config"]
+
+
+@contextmanager
+def container():
+    name = f"pollsite-test-{uuid.uuid4().hex[:10]}"
+    buildah("from", "--pull-never", "--name", name, IMAGE)
+    try:
+        yield name
+    finally:
+        buildah("umount", name, check=False)
+        buildah("rm", name, check=False)
+
+
+@contextmanager
+def database(role: str):
+    server = require("postgres").rstrip("/")
+    name = f"img_{uuid.uuid4().hex[:8]}_{role}"
+    admin = psycopg2.connect(f"{server}/postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield f"{server}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def run_args(name: str, env: dict) -> list[str]:
+    args = [BUILDAH, "run", "--isolation", "chroot"]
+    for key, value in env.items():
+        args += ["--env", f"{key}={value}"]
+    return [*args, name, "--"]
+
+
+def role_env(role: str, database_url: str, port: int) -> dict:
+    """What the chart gives a role's pod (its ConfigMap and Secrets), pointed at 127.0.0.1."""
+    return {
+        "DJANGO_SETTINGS_MODULE": ROLES[role].settings_module,
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_COOKIES": "false",
+        "JWT_SECRET": JWT_SECRET,
+        "DATABASE_URL": database_url,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+    }
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def is_gunicorn(pid: int) -> bool:
+    """A gunicorn process itself, not buildah's runtime helper that carries the command in its arguments."""
+    argv = cmdline(pid).split()
+    return bool(argv) and "buildah" not in argv[0] and any(arg.endswith("/gunicorn") or arg == "gunicorn" for arg in argv[:2])
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def gunicorn_master(runner: subprocess.Popen) -> int:
+    """The gunicorn master inside the container: the gunicorn whose parent is not one."""
+    masters = [pid for pid in descendants(runner.pid) if is_gunicorn(pid) and not is_gunicorn(parent_of(pid))]
+    assert len(masters) == 1, f"expected one gunicorn master under buildah run (pid {runner.pid}), found {masters}"
+    return masters[0]
+
+
+def uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError("no Uid line")
+
+
+def written_since(root: Path, since: float) -> list[str]:
+    """Paths under the container's root changed after ``since``, apart from /tmp and buildah's mount points."""
+    changed = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).as_posix()
+        if relative == "tmp" or relative.startswith(("tmp/", *(m + "/" for m in RUNTIME_MOUNT_POINTS))) or relative in RUNTIME_MOUNT_POINTS:
+            continue
+        try:
+            stat = path.lstat()
+        except OSError:
+            continue
+        if stat.st_mtime >= since or stat.st_ctime >= since:
+            changed.append(relative)
+    return changed
+
+
+def token(subject: str) -> str:
+    now = datetime.now(UTC)
+    claims = {"sub": subject, "iss": "pollsite", "aud": "pollsite", "iat": now, "exp": now + timedelta(minutes=5)}
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def exercise_api(role: str, base: str) -> None:
+    """One real call per role through its prefix, reaching its own database."""
+    prefix = base + ROLES[role].default_prefix
+    if role == "polls":
+        created = requests.post(
+            prefix + "api/v1/polls/", json={"question": "Image test?"}, headers={"Authorization": f"Bearer {token('alice')}"}, timeout=10
+        )
+        assert created.status_code == 201, created.text
+        poll = requests.get(prefix + f"api/v1/polls/{created.json()['id']}/", timeout=10)
+        assert poll.status_code == 200 and poll.json()["question"] == "Image test?", poll.text
+    elif role == "choice":
+        listed = requests.get(prefix + "api/v1/polls/1/choices/", timeout=10)
+        assert listed.status_code == 200 and listed.json() == [], listed.text
+    elif role == "vote":
+        results = requests.get(prefix + "api/v1/polls/1/results/", timeout=10)
+        assert results.status_code == 404 and results.json()["error"]["code"] == "poll_not_found", results.text
+    else:  # a new role: at least its schema answers under its prefix
+        assert requests.get(prefix + "api/schema/", timeout=10).status_code == 200
+    # Another role's path is not served here.
+    other = next(r for r in ROLES if r != role)
+    assert requests.get(base + ROLES[other].default_prefix + "api/schema/", timeout=10).status_code == 404
+
+
+def test_image_runs_as_a_fixed_non_root_user_with_gunicorn(image):
+    assert image["User"] == "10001:10001"
+    assert image["Cmd"] == ["gunicorn", "-c", "pollsite/gunicorn_conf.py", "pollsite.wsgi"]
+    assert image["WorkingDir"] == "/app"
+    env = dict(item.split("=", 1) for item in image["Env"])
+    leaked = {k for k in env if k in {"DJANGO_SECRET_KEY", "JWT_SECRET", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS"}}
+    assert not leaked, f"build-time values leaked into the image's environment: {leaked}"
+    assert "DJANGO_SETTINGS_MODULE" not in env, "the role is chosen at run time"
+
+
+def test_image_holds_no_development_secrets_or_build_tools(image):
+    with container() as name:
+        root = Path(buildah("mount", name).stdout.strip())
+        assert (root / "app" / "settings" / "base.py").is_file()
+        assert not (root / "app" / "settings" / "local.env").exists(), ".dockerignore must keep settings/local.env out"
+        assert not (root / "app" / "tests").exists() and not (root / "app" / "pollsite" / "local").exists()
+        assert (root / "app" / "staticfiles" / "admin" / "css" / "base.css").is_file(), "static files are collected at build"
+        for tool in ("gcc", "cc", "make"):
+            assert not (root / "usr" / "bin" / tool).exists(), f"{tool} in the runtime image"
+        assert not list((root / "opt" / "venv" / "bin").glob("pip*")), "pip is not needed at run time"
+        writable = sorted(
+            p.relative_to(root).as_posix()
+            for base in ("app", "opt", "etc", "usr")
+            for p in (root / base).rglob("*")
+            if not p.is_symlink() and p.lstat().st_mode & 0o002
+        )
+        assert writable == [], f"world-writable paths in the image: {writable[:10]}"
+
+
+def test_a_pod_without_secrets_fails_fast(image):
+    with container() as name:
+        env = {"DJANGO_SETTINGS_MODULE": "settings.vote", "GUNICORN_BIND": f"127.0.0.1:{free_port()}"}
+        started = time.monotonic()
+        result = subprocess.run([*run_args(name, env), *image["Cmd"]], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stdout + result.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_boots_serves_and_stops_cleanly(image, role, report):
+    port = free_port()
+    with database(role) as database_url, container() as name:
+        env = role_env(role, database_url, port)
+        # The chart's migration Job: wait for the database, then migrate, with the role's settings.
+        for command in (["python", "manage.py", "wait_for_db", "--timeout", "60"], ["python", "manage.py", "migrate", "--noinput"]):
+            done = subprocess.run([*run_args(name, env), *command], capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        root = Path(buildah("mount", name).stdout.strip())
+        time.sleep(1.1)  # mtime granularity: anything written from here on is the server's
+        since = time.time()
+        log = Path(f"/tmp/{name}.log")
+        started = time.monotonic()
+        with log.open("w") as out:
+            # Like the chart's web container: gunicorn keeps its workers' metrics in /tmp.
+            web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus"}
+            runner = subprocess.Popen([*run_args(name, web_env), *image["Cmd"]], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert runner.poll() is None, f"{role} exited early:\n{log.read_text()[-3000:]}"
+                try:
+                    ready = requests.get(base + "/readyz", headers={"Host": "10.1.2.3:8000"}, timeout=2)
+                    if ready.status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                assert time.monotonic() < deadline, f"{role} not ready in 60s:\n{log.read_text()[-3000:]}"
+                time.sleep(0.3)
+            boot = time.monotonic() - started
+            assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
+            exercise_api(role, base)
+            static = requests.get(base + ROLES[role].default_prefix + "static/admin/css/base.css", timeout=5)
+            assert static.status_code == 200 and static.headers["Content-Type"].startswith("text/css")
+            assert "max-age" in static.headers.get("Cache-Control", "")
+            metrics = requests.get(base + "/metrics", timeout=5)
+            assert metrics.status_code == 200 and "django_http_requests_total_by_view_transport_method_total" in metrics.text
+            master = gunicorn_master(runner)
+            assert uid_of(master) == 10001, "gunicorn runs as the image's non-root user"
+            os.kill(master, signal.SIGTERM)
+            stopping = time.monotonic()
+            code = runner.wait(timeout=GRACE_PERIOD)
+            stop = time.monotonic() - stopping
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait()
+        output = log.read_text()
+        log.unlink()
+        assert code == 0, f"{role} exited with {code} on SIGTERM:\n{output[-3000:]}"
+        assert stop < GRACE_PERIOD
+        assert "Traceback" not in output, output[-3000:]
+        assert written_since(root, since) == [], "the server wrote outside /tmp (read-only root filesystem)"
+        assert (root / "tmp" / "prometheus").is_dir(), "metrics files go to /tmp"
+        report(f"{role}: ready in {boot:.1f}s after start, stopped {stop:.1f}s after SIGTERM (exit {code})")

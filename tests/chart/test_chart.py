@@ -366,7 +366,7 @@ def test_network_policies_follow_the_calls_between_roles():
         callers = {
             peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
             for peer in policy["ingress"][0]["from"]
-            if "namespaceSelector" not in peer and peer.get("podSelector", {}).get("matchLabels", {}).get("pollsite/process") == "web"
+            if "namespaceSelector" not in peer and peer["podSelector"]["matchLabels"].get("pollsite/process") != "test"
         }
         assert callers == {r for r, v in chart_roles.items() if role in v["calls"]}
         called = {

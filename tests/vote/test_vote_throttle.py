@@ -1,5 +1,7 @@
 """Vote casting is rate-limited per voter and per client address (429 + Retry-After)."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -14,6 +16,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def polls():
+    if 3600 - time.time() % 3600 < 5:
+        time.sleep(6)  # limits count in fixed hourly windows here: stay inside one
     cache.clear()
     for poll_id in range(1, 11):
         known_poll_apply(poll_id=poll_id, status=KnownPoll.Status.OPEN)
@@ -44,12 +48,12 @@ def assert_throttled(response):
     assert response.status_code == 429, response.content
     body = response.json()
     assert body["error"]["status"] == 429 and body["error"]["code"] == "throttled" and body["request_id"]
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert 1 <= int(response["Retry-After"]) <= 3600
     return body
 
 
 def test_one_voter_is_limited_whatever_the_poll(rates):
-    rates(voter="3/minute")
+    rates(voter="3/hour")
     answers = [cast("eager", poll_id).status_code for poll_id in range(1, 6)]
     assert answers == [201, 201, 201, 429, 429]
     assert_throttled(cast("eager", 6))
@@ -58,7 +62,7 @@ def test_one_voter_is_limited_whatever_the_poll(rates):
 
 
 def test_one_client_address_is_limited_whatever_the_voter(rates):
-    rates(client="4/minute")
+    rates(client="4/hour")
     answers = [cast(f"voter-{n}", 1, REMOTE_ADDR="198.51.100.7").status_code for n in range(6)]
     assert answers == [201, 201, 201, 201, 429, 429]
     assert_throttled(cast("voter-9", 2, REMOTE_ADDR="198.51.100.7"))
@@ -68,7 +72,7 @@ def test_one_client_address_is_limited_whatever_the_voter(rates):
 def test_client_address_behind_one_proxy_cannot_be_forged(rates):
     """Behind the Ingress (NUM_PROXIES=1) the address is the last X-Forwarded-For hop, the
     one the proxy appended: what the client wrote before it does not change its identity."""
-    rates(client="2/minute", proxies=1)
+    rates(client="2/hour", proxies=1)
     statuses = [
         cast(f"forger-{n}", 1, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9").status_code for n in range(3)
     ]
@@ -83,7 +87,7 @@ def test_limits_can_be_switched_off(rates):
 
 
 def test_reads_are_not_limited(rates):
-    rates(voter="1/minute", client="1/minute")
+    rates(voter="1/hour", client="1/hour")
     assert cast("reader", 1).status_code == 201
     client = APIClient()
     assert all(client.get(f"{API}polls/1/results/").status_code == 200 for _ in range(5))

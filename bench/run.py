@@ -224,6 +224,7 @@ class Load:
     errors: int
     statuses: dict
     out_of_tokens: int = 0
+    cpu_ms: float | None = None  # server CPU per answered request (gunicorn workers only)
 
     @property
     def rps(self) -> float:
@@ -345,6 +346,18 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
+def cpu_seconds(master: int) -> float:
+    """CPU time (user + system) used so far by a gunicorn master's workers."""
+    total = 0
+    for pid in worker_pids(master):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     kb = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
     return round(kb / 1024, 1)
@@ -450,14 +463,12 @@ def run(args) -> dict:
         c, t = args.concurrency, args.wrk_threads
 
         def votes(url, path, first, polls, seconds, with_tokens=True):
-            return wrk(
-                url,
-                BENCH / "votes.lua",
-                connections=c,
-                threads=t,
-                seconds=seconds,
-                args=[tokens if with_tokens else "-", t, path, first, polls],
-            )
+            server = vote if url == vote_url else floor
+            cpu_before = cpu_seconds(server.popen.pid)
+            argv = [tokens if with_tokens else "-", t, path, first, polls]
+            load = wrk(url, BENCH / "votes.lua", connections=c, threads=t, seconds=seconds, args=argv)
+            load.cpu_ms = (cpu_seconds(server.popen.pid) - cpu_before) * 1000 / max(1, load.requests + load.errors)
+            return load
 
         log(f"warm-up {mode.warmup}s each (concurrency {c}, {args.workers} workers x {args.threads} threads)")
         votes(floor_url, floor_path, 1, SPREAD_POLLS, mode.warmup, with_tokens=False)
@@ -493,13 +504,15 @@ def run(args) -> dict:
 
 def profile(py_spy: str, process: Process, seconds: int) -> subprocess.Popen:
     """py-spy on every worker of ``process`` for one phase: bench/out/profile-vote.{svg,txt}."""
-    argv = [py_spy, "record", "--pid", str(process.popen.pid), "--subprocesses", "--duration", str(seconds), "--rate", "250"]
+    argv = [py_spy, "record", "--pid", str(process.popen.pid), "--subprocesses", "--duration", str(seconds), "--rate", "250", "--gil"]
     subprocess.Popen([*argv, "--format", "raw", "--output", str(OUT / "profile-vote.txt")], stdout=subprocess.DEVNULL)
     return subprocess.Popen([*argv, "--output", str(OUT / "profile-vote.svg")], stdout=subprocess.DEVNULL)
 
 
 def describe(name: str, load: Load) -> str:
     text = f"{name} {load.rps:.0f}/s p50 {load.p50_ms:.1f}ms p99 {load.p99_ms:.1f}ms errors {load.errors}"
+    if load.cpu_ms is not None:
+        text += f" cpu {load.cpu_ms:.2f}ms/req"
     return text + (f" {load.statuses}" if load.errors else "")
 
 
@@ -548,6 +561,7 @@ def median_load(loads: list[Load]) -> dict:
         "errors": sum(load.errors for load in loads),
         "requests": sum(load.requests for load in loads),
         "per_round_rps": [round(load.rps, 1) for load in loads],
+        "cpu_ms_per_request": round(statistics.median(load.cpu_ms for load in loads), 3) if loads[0].cpu_ms is not None else None,
     }
 
 
@@ -573,6 +587,9 @@ def summarise(phases: dict, reads: dict, checks: dict, roles: dict, mode: Mode, 
         "ceiling_p50_ms": ceiling["p50_ms"],
         "ceiling_p99_ms": ceiling["p99_ms"],
         "vote_over_floor": ratio(spread["rps"], floor["rps"]),
+        "vote_cpu_ms_per_request": spread["cpu_ms_per_request"],
+        "floor_cpu_ms_per_request": floor["cpu_ms_per_request"],
+        "floor_over_vote_cpu": ratio(floor["cpu_ms_per_request"], spread["cpu_ms_per_request"]),
         "floor_over_ceiling": ratio(floor["rps"], ceiling["rps"]),
         "hot_rps": hot["rps"],
         "hot_p50_ms": hot["p50_ms"],

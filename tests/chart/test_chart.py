@@ -16,7 +16,7 @@ import yaml
 
 from pollsite.roles import ROLES
 
-from .conftest import (
+from .render import (
     CHART,
     CI_VALUES,
     NAMESPACE,

@@ -4,8 +4,9 @@ CI has no registry: the base is a Debian trixie made with debootstrap by
 ``.ci/setup-image-tools.sh`` (``localhost/pollsite-base:trixie``), passed as BASE_IMAGE.
 With ``--isolation chroot`` a container shares the host's network, so each role binds a
 free port on 127.0.0.1 and reaches the shared PostgreSQL there, in a fresh database of
-its own. Each role: migrations the way the chart's Job runs them, then the image's
-default command, /readyz, its API and a static file under its prefix, SIGTERM.
+its own. Each role runs with the environment the chart renders for it (ConfigMap and Secrets, as
+the kubelet would give them): the migration Job's steps, then the image's default command,
+/readyz, its API and a static file under its prefix, SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import jwt
 import psycopg2
@@ -27,6 +29,7 @@ import pytest
 import requests
 
 from pollsite.roles import ROLES
+from tests.chart import render as chart
 from tests.support.services import require
 from tests.support.stack import free_port
 
@@ -36,8 +39,6 @@ BASE_IMAGE = os.environ.get("POLLSITE_BASE_IMAGE", "localhost/pollsite-base:trix
 IMAGE = os.environ.get("POLLSITE_TEST_IMAGE", "localhost/pollsite:test")
 #: Behind a TLS-intercepting proxy pip needs its CA: passed as a build secret, never stored.
 CA_BUNDLE = Path(os.environ.get("POLLSITE_BUILD_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
-SECRET_KEY = "image-test-secret-key-" + "x" * 40
-JWT_SECRET = "image-test-jwt-secret-" + "y" * 40
 #: The pod's terminationGracePeriodSeconds in the chart: gunicorn must be gone before it.
 GRACE_PERIOD = 30
 #: Paths a container run may leave behind that are buildah's, not the process's.
@@ -122,19 +123,27 @@ def run_args(name: str, env: dict) -> list[str]:
     return [*args, name, "--"]
 
 
-def role_env(role: str, database_url: str, port: int) -> dict:
-    """What the chart gives a role's pod (its ConfigMap and Secrets), pointed at 127.0.0.1."""
-    return {
-        "DJANGO_SETTINGS_MODULE": ROLES[role].settings_module,
-        "DJANGO_SECRET_KEY": SECRET_KEY,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_COOKIES": "false",
-        "JWT_SECRET": JWT_SECRET,
-        "DATABASE_URL": database_url,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
+def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tuple[list[str], dict]]]:
+    """The role's web environment and its migration Job's steps, as the chart renders them.
+
+    Rendered with values that point the role at 127.0.0.1 (its fresh database, the shared
+    PostgreSQL's user); the Secrets' generated values are used as the kubelet would.
+    """
+    db = urlparse(database_url)
+    values = {
+        "django": {"allowedHosts": ["127.0.0.1"]},
+        "events": {"broker": {"host": "127.0.0.1"}},
+        "defaults": {"database": {"host": db.hostname, "port": db.port or 5432, "user": db.username or "postgres", "sslmode": "prefer"}},
+        "roles": {role: {"database": {"name": db.path.lstrip("/")}}},
     }
+    objects = chart.render(values)
+    deployment = chart.find(objects, "Deployment", f"{chart.RELEASE}-{role}")
+    (web,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "command" not in web, "the chart runs the image's default command"
+    web_env = chart.pod_environment(objects, web) | {"GUNICORN_BIND": f"127.0.0.1:{port}"}
+    job = chart.pod_spec(chart.find(objects, "Job", f"{chart.RELEASE}-{role}-migrate"))
+    steps = [(step["command"], chart.pod_environment(objects, step)) for step in chart.containers(job)]
+    return web_env, steps
 
 
 def descendants(pid: int) -> list[int]:
@@ -200,18 +209,21 @@ def written_since(root: Path, since: float) -> list[str]:
     return changed
 
 
-def token(subject: str) -> str:
+def token(subject: str, env: dict) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": subject, "iss": "pollsite", "aud": "pollsite", "iat": now, "exp": now + timedelta(minutes=5)}
-    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    claims = {"sub": subject, "iss": env["JWT_ISSUER"], "aud": env["JWT_AUDIENCE"], "iat": now, "exp": now + timedelta(minutes=5)}
+    return jwt.encode(claims, env["JWT_SECRET"], algorithm=env["JWT_ALGORITHM"])
 
 
-def exercise_api(role: str, base: str) -> None:
+def exercise_api(role: str, base: str, env: dict) -> None:
     """One real call per role through its prefix, reaching its own database."""
     prefix = base + ROLES[role].default_prefix
     if role == "polls":
         created = requests.post(
-            prefix + "api/v1/polls/", json={"question": "Image test?"}, headers={"Authorization": f"Bearer {token('alice')}"}, timeout=10
+            prefix + "api/v1/polls/",
+            json={"question": "Image test?"},
+            headers={"Authorization": f"Bearer {token('alice', env)}"},
+            timeout=10,
         )
         assert created.status_code == 201, created.text
         poll = requests.get(prefix + f"api/v1/polls/{created.json()['id']}/", timeout=10)
@@ -272,9 +284,10 @@ def test_a_pod_without_secrets_fails_fast(image):
 def test_role_boots_serves_and_stops_cleanly(image, role, report):
     port = free_port()
     with database(role) as database_url, container() as name:
-        env = role_env(role, database_url, port)
-        # The chart's migration Job: wait for the database, then migrate, with the role's settings.
-        for command in (["python", "manage.py", "wait_for_db", "--timeout", "60"], ["python", "manage.py", "migrate", "--noinput"]):
+        web_env, migration = chart_pods(role, database_url, port)
+        assert web_env["DJANGO_SETTINGS_MODULE"] == ROLES[role].settings_module
+        # The chart's migration Job, step by step (wait_for_db, then migrate), with its environment.
+        for command, env in migration:
             done = subprocess.run([*run_args(name, env), *command], capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         root = Path(buildah("mount", name).stdout.strip())
@@ -283,8 +296,6 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
         log = Path(f"/tmp/{name}.log")
         started = time.monotonic()
         with log.open("w") as out:
-            # Like the chart's web container: gunicorn keeps its workers' metrics in /tmp.
-            web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus"}
             runner = subprocess.Popen([*run_args(name, web_env), *image["Cmd"]], stdout=out, stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -301,7 +312,7 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
                 time.sleep(0.3)
             boot = time.monotonic() - started
             assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
-            exercise_api(role, base)
+            exercise_api(role, base, web_env)
             static = requests.get(base + ROLES[role].default_prefix + "static/admin/css/base.css", timeout=5)
             assert static.status_code == 200 and static.headers["Content-Type"].startswith("text/css")
             assert "max-age" in static.headers.get("Cache-Control", "")

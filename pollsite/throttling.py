@@ -28,20 +28,24 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
     return int(count), PERIODS[period.strip()[:1].lower()]
 
 
-def window_hit(key: str, *, timeout: int) -> int:
-    """Count one request under ``key`` (created with ``timeout``); the count so far.
+def window_hits(windows: list[tuple[str, int]]) -> list[int]:
+    """Count one request under each ``(key, timeout)``; each key's count so far.
 
-    On Redis (django-redis) one pipelined round trip, SET NX then INCR, instead of
-    django-redis's INCR script, a miss and an ADD for every new key: the vote path pays
-    this once per throttle per request.
+    On Redis (django-redis) one pipelined round trip for them all, SET NX then INCR per
+    key, instead of django-redis's INCR script, a miss and an ADD for every new key.
     """
     client = getattr(cache, "client", None)
     if hasattr(client, "get_client"):
-        full_key = cache.make_key(key)
         pipe = client.get_client(write=True).pipeline(transaction=False)
-        pipe.set(full_key, 0, ex=timeout, nx=True)
-        pipe.incr(full_key)
-        return pipe.execute()[1]
+        for key, timeout in windows:
+            full_key = cache.make_key(key)
+            pipe.set(full_key, 0, ex=timeout, nx=True)
+            pipe.incr(full_key)
+        return pipe.execute()[1::2]
+    return [_window_hit(key, timeout) for key, timeout in windows]
+
+
+def _window_hit(key: str, timeout: int) -> int:
     try:
         return cache.incr(key)
     except ValueError:  # first request of this window
@@ -54,21 +58,45 @@ class FixedWindowThrottle(BaseThrottle):
     def identity(self, request) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:
+    def window(self, request) -> tuple[str, int, int] | None:
+        """(cache key, limit, key timeout) of this request's window, or None when unlimited."""
         rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
         ident = self.identity(request)
         if rate is None or ident is None:
-            return True
+            return None
         limit, period = rate
         now = time.time()
         window = int(now // period)
         digest = hashlib.blake2b(ident.encode(), digest_size=12).hexdigest()
-        count = window_hit(f"throttle:{self.scope}:{window}:{digest}", timeout=period + 1)
         self.retry_after = (window + 1) * period - now
-        return count <= limit
+        return f"throttle:{self.scope}:{window}:{digest}", limit, period + 1
+
+    def allow_request(self, request, view) -> bool:
+        window = self.window(request)
+        if window is None:
+            return True
+        key, limit, timeout = window
+        return window_hits([(key, timeout)])[0] <= limit
 
     def wait(self) -> float:
         return self.retry_after
+
+
+class OneTripThrottling:
+    """View mixin: every FixedWindowThrottle of the view counted in one cache round trip
+    (DRF asks each throttle in turn: one round trip each). Same outcome as DRF's check:
+    every throttle counts the request, and the longest wait is the one answered."""
+
+    def check_throttles(self, request):
+        throttles = self.get_throttles()
+        if not all(isinstance(throttle, FixedWindowThrottle) for throttle in throttles):
+            return super().check_throttles(request)
+        active = [(throttle, window) for throttle in throttles if (window := throttle.window(request)) is not None]
+        counts = window_hits([(key, timeout) for _, (key, _, timeout) in active]) if active else []
+        waits = [throttle.wait() for (throttle, (_, limit, _)), count in zip(active, counts, strict=True) if count > limit]
+        if waits:
+            self.throttled(request, max(waits))
+        return None
 
 
 class VoterRateThrottle(FixedWindowThrottle):

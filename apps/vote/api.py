@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from apps.vote import selectors, services
 from apps.vote.serializers import ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
 from pollsite import metrics
-from pollsite.throttling import ClientRateThrottle, VoterRateThrottle
+from pollsite.throttling import ClientRateThrottle, OneTripThrottling, VoterRateThrottle
 
 
-class VoteCastApi(GenericAPIView):
+class VoteCastApi(OneTripThrottling, GenericAPIView):
     serializer_class = VoteOutputSerializer
     throttle_classes = [VoterRateThrottle, ClientRateThrottle]
 

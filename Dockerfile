@@ -47,8 +47,8 @@ FROM ${BASE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="pollsite" \
       org.opencontainers.image.description="pollsite: one image for the polls, choice and vote roles (DJANGO_SETTINGS_MODULE chooses)" \
       org.opencontainers.image.source="https://example.invalid/pollsite"
-RUN groupadd --system --gid 10001 pollsite \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pollsite
+RUN groupadd --gid 10001 pollsite \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pollsite
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -37,7 +37,7 @@ SCENARIOS = {"default": []} | {path.name.removesuffix("-values.yaml"): [path] fo
 #: The chart's minimum kubeVersion and the newest schemas kubernetes-validate ships.
 KUBE_VERSIONS = ["1.27.0", kubernetes_validate.latest_version()]
 #: Custom resources kubernetes-validate has no schema for; checked by hand below.
-CRD_KINDS = {"ServiceMonitor"}
+CRD_KINDS = {"ServiceMonitor", "PodMonitor"}
 
 
 def scenario(name: str) -> list[dict]:
@@ -388,10 +388,21 @@ def test_service_monitor_and_grafana_dashboard():
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
         assert monitor["spec"]["selector"]["matchLabels"] == find(objects, "Service", role_name(role))["spec"]["selector"]
+        workers = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"].startswith(f"{role_name(role)}-")]
+        if workers:
+            pod_monitor = find(objects, "PodMonitor", f"{role_name(role)}-workers")
+            assert pod_monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+            for worker in workers:
+                (container,) = worker["spec"]["template"]["spec"]["containers"]
+                assert env_of(container)["POLLSITE_METRICS_PORT"]["value"] == str(container["ports"][0]["containerPort"])
+                assert container["livenessProbe"]["tcpSocket"] == {"port": "metrics"}
+                labels = worker["spec"]["template"]["metadata"]["labels"]
+                assert all(labels[e["key"]] in e["values"] for e in pod_monitor["spec"]["selector"]["matchExpressions"])
     dashboard = find(objects, "ConfigMap", f"{RELEASE}-grafana-dashboard")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["pollsite.json"]) == json.loads((CHART / "files" / "grafana-dashboard.json").read_text())
-    assert not [o for o in scenario("default") if o["kind"] in ("ServiceMonitor", "NetworkPolicy") or "grafana" in o["metadata"]["name"]]
+    optional = ("ServiceMonitor", "PodMonitor", "NetworkPolicy")
+    assert not [o for o in scenario("default") if o["kind"] in optional or "grafana" in o["metadata"]["name"]]
 
 
 def test_helm_test_pods_check_each_role_through_its_service():

@@ -67,3 +67,17 @@ def test_outbox_gauges_count_only_unpublished_events(api):
 )
 def test_tracing_is_switched_by_environment(environ, wanted):
     assert tracing_wanted(environ) is wanted
+
+
+@pytest.mark.django_db
+def test_metrics_still_answer_when_the_database_does_not(api, monkeypatch):
+    from django.db import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(OutboxEvent.objects, "filter", unreachable)
+    found = samples(api)
+    names = {s.name for s in found}
+    assert "pollsite_outbox_backlog" not in names  # no made-up value
+    assert any(name.startswith("django_http_") for name in names)  # the rest is still exported

@@ -332,6 +332,15 @@ def test_autoscaling_gives_each_role_an_hpa_and_leaves_replicas_to_it():
     assert find(objects, "PodDisruptionBudget", role_name("vote"))["spec"]["maxUnavailable"] == 2
 
 
+def test_web_pods_spread_with_the_roles_own_selector():
+    objects = scenario("autoscaling")
+    for role in ROLES:
+        deployment = find(objects, "Deployment", role_name(role))
+        constraints = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert [c["topologyKey"] for c in constraints] == ["topology.kubernetes.io/zone"]
+        assert all(c["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"] for c in constraints)
+
+
 def test_a_role_override_of_false_beats_a_true_default():
     objects = render({"roles": {"choice": {"podDisruptionBudget": {"enabled": False}, "preStopSleepSeconds": 0}}})
     assert {p["metadata"]["name"] for p in of_kind(objects, "PodDisruptionBudget")} == {role_name("polls"), role_name("vote")}

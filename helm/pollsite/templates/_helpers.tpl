@@ -177,7 +177,7 @@ given one, else a new random one. dict root, secret (name), key, value. Base64. 
 {{- else if and $existing $existing.data (hasKey $existing.data .key) -}}
 {{- index $existing.data .key -}}
 {{- else -}}
-{{- randAlphaNum 48 | b64enc -}}
+{{- randAlphaNum 64 | b64enc -}}
 {{- end -}}
 {{- end -}}
 

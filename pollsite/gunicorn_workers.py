@@ -67,7 +67,14 @@ class DrainingSyncWorker(SyncWorker):
     def wait(self, timeout):
         if self.taken is not None:
             raise StopWaiting
-        return super().wait(timeout)
+        try:
+            return super().wait(timeout)
+        except (TypeError, ValueError):
+            # SIGTERM arrived during select(): the handler closed the listener, and the
+            # retried select() cannot take a closed socket. Stop waiting, as intended.
+            if self.taken is not None:
+                raise StopWaiting from None
+            raise
 
     def run(self):
         super().run()

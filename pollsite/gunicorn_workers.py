@@ -62,7 +62,12 @@ class DrainingSyncWorker(SyncWorker):
     def accept(self, listener):
         if self.taken is not None:  # stopped listening between the loop's check and here
             raise OSError(errno.EAGAIN, "stopped listening")
-        super().accept(listener)
+        try:
+            super().accept(listener)
+        except AttributeError:  # SIGTERM just before accept(): the listener is closed (no socket)
+            if self.taken is not None:
+                raise OSError(errno.EAGAIN, "stopped listening") from None
+            raise
 
     def wait(self, timeout):
         if self.taken is not None:

@@ -82,7 +82,13 @@ class DrainingSyncWorker(SyncWorker):
             raise
 
     def run(self):
-        super().run()
+        try:
+            if self.taken is None:  # SIGTERM may come while the worker still boots
+                super().run()
+        except (AttributeError, TypeError, ValueError, OSError):
+            if self.taken is None:
+                raise
+            # a step of the loop touched the listener SIGTERM had just closed: stop here
         for listener, client, address in self.taken or ():
             client.setblocking(1)
             util.close_on_exec(client)

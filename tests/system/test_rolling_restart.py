@@ -109,3 +109,29 @@ def test_rolling_restart_of_vote_under_load(tmp_path):
         assert results["total"] == len(stored)
     finally:
         stack.close()
+
+
+def test_sigterm_at_any_moment_stops_the_process_cleanly(tmp_path):
+    """SIGTERM while gunicorn boots, while its workers load Django, or while they idle:
+    the workers stop listening and exit without an exception, whatever they were doing."""
+    stack = Stack(tmp_path / "stack")  # /healthz only: no database needed
+    outcomes = []
+    try:
+        for delay in (0.6, 0.9, 1.2, 1.6, 2.2, 3.0):
+            process = stack.spawn(
+                "vote-web",
+                "vote",
+                [sys.executable, "-m", "gunicorn", "-c", "pollsite/gunicorn_conf.py", "pollsite.wsgi"],
+                GUNICORN_BIND=f"127.0.0.1:{free_port()}",
+                GUNICORN_WORKERS="2",
+            )
+            time.sleep(delay)
+            code = stack.stop(process, signal.SIGTERM)
+            log = process.output()
+            stopped = len(re.findall(r"stopped listening on SIGTERM", log))
+            outcomes.append(f"{delay}s: exit {code}, {stopped} worker(s) stopped listening")
+            assert "Exception in worker process" not in log and "Traceback" not in log, log[-3000:]
+            assert code in (0, -signal.SIGTERM), log[-3000:]  # -SIGTERM: killed before gunicorn took over
+    finally:
+        print("\n[sigterm] " + "; ".join(outcomes))
+        stack.close()

@@ -32,6 +32,12 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/python tests/run_suites.py $(ARGS)
 
+# Full run (about 6 minutes) writes bench/results.json and docs/BENCHMARKS.md; QUICK=1 (or
+# BENCH_MODE=quick) runs seconds per phase and writes under bench/out/. Needs wrk and
+# pgbench (.ci/setup-bench.sh) and the local PostgreSQL and Redis.
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 lock: $(STAMP)
 	$(VENV)/bin/python -m pip install --quiet uv
 	$(VENV)/bin/python -m uv pip compile --universal --python-version 3.11 --generate-hashes -q requirements/base.in -o requirements/base.txt

@@ -85,8 +85,8 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", seconds=12, warmup=4, rounds=3, read_seconds=8, large_votes=1_000_000, startup_repeats=2),
-    "quick": Mode("quick", seconds=2, warmup=1, rounds=1, read_seconds=2, large_votes=20_000, startup_repeats=1),
+    "full": Mode("full", seconds=12, warmup=4, rounds=3, read_seconds=12, large_votes=1_000_000, startup_repeats=2),
+    "quick": Mode("quick", seconds=2, warmup=1, rounds=1, read_seconds=4, large_votes=20_000, startup_repeats=1),
 }
 
 
@@ -533,22 +533,44 @@ def exactness_after_load(vote_url: str, vote_db: str, phases: dict, rounds: int,
 
 
 def results_reads(stack: Stack, vote_url: str, vote_db: str, mode: Mode, args) -> dict:
+    """Bulk-load both polls, let PostgreSQL settle (VACUUM ANALYZE, as autovacuum would
+    soon after), then read each poll's results in alternation so drift hits both alike."""
     figures = {}
     for poll, count in ((SMALL_POLL, SMALL_VOTES), (LARGE_POLL, mode.large_votes)):
         seconds = bulk_votes(vote_db, poll_id=poll, votes=count)
         started = time.perf_counter()
         stack.manage("vote", "recount_results", "--poll", str(poll))
-        recount = time.perf_counter() - started
+        figures[count] = {"loads": [], "insert_s": seconds, "recount_s": time.perf_counter() - started}
+    conn = psycopg2.connect(vote_db)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE vote_vote")
+        cursor.execute("VACUUM ANALYZE vote_tallyshard")
+    conn.close()
+    slices = 4
+    for _ in range(slices):
+        for poll, count in ((SMALL_POLL, SMALL_VOTES), (LARGE_POLL, mode.large_votes)):
+            url = f"{vote_url}/vote/api/v1/polls/{poll}/results/"
+            seconds = max(1, round(mode.read_seconds / slices))
+            figures[count]["loads"].append(wrk(url, BENCH / "reads.lua", connections=1, threads=1, seconds=seconds))
+    for poll, count in ((SMALL_POLL, SMALL_VOTES), (LARGE_POLL, mode.large_votes)):
         body = requests.get(f"{vote_url}/vote/api/v1/polls/{poll}/results/", timeout=10).json()
         (rows,) = sql(vote_db, "SELECT count(*) FROM vote_vote WHERE poll_id = %s", [poll])[0]
-        exact = body["total"] == rows == count and sum(c["votes"] for c in body["choices"]) == count
-        load = wrk(
-            f"{vote_url}/vote/api/v1/polls/{poll}/results/", BENCH / "reads.lua", connections=1, threads=1, seconds=mode.read_seconds
+        figure = figures[count]
+        figure["exact"] = body["total"] == rows == count and sum(c["votes"] for c in body["choices"]) == count
+        loads = figure["loads"]
+        figure["load"] = Load(
+            requests=sum(load.requests for load in loads),
+            seconds=sum(load.seconds for load in loads),
+            p50_ms=statistics.median(load.p50_ms for load in loads),
+            p99_ms=statistics.median(load.p99_ms for load in loads),
+            errors=sum(load.errors for load in loads),
+            statuses={},
         )
-        figures[count] = {"load": load, "exact": exact, "insert_s": seconds, "recount_s": recount}
+        load = figure["load"]
         log(
-            f"results at {count} votes: bulk insert {seconds:.1f}s, recount {recount:.1f}s, exact {exact}, "
-            f"p50 {load.p50_ms:.2f}ms p99 {load.p99_ms:.2f}ms ({load.rps:.0f}/s, errors {load.errors})"
+            f"results at {count} votes: bulk insert {figure['insert_s']:.1f}s, recount {figure['recount_s']:.1f}s, "
+            f"exact {figure['exact']}, p50 {load.p50_ms:.2f}ms p99 {load.p99_ms:.2f}ms ({load.rps:.0f}/s, errors {load.errors})"
         )
     return figures
 
@@ -711,6 +733,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")), help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "1")), help="gunicorn threads")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--seconds", type=int, help="seconds per load phase (default: 12, quick 2)")
+    parser.add_argument("--rounds", type=int, help="rounds of floor/spread/hot/ceiling phases (default: 3, quick 1)")
     parser.add_argument("--max-rate", type=int, default=5000, help="tokens minted per phase second (votes/s it can take)")
     parser.add_argument(
         "--postgres",
@@ -727,6 +751,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs (bench/out/run-*)")
     args = parser.parse_args(argv)
     args.mode = "quick" if args.quick else "full"
+    if args.seconds or args.rounds:
+        base = MODES[args.mode]
+        MODES[args.mode] = Mode(**{**base.__dict__, "seconds": args.seconds or base.seconds, "rounds": args.rounds or base.rounds})
     args.postgres = args.postgres.rstrip("/")
     quick = args.mode == "quick"
     results_path = args.results or (OUT / "results-quick.json" if quick else BENCH / "results.json")

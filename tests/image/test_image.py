@@ -132,6 +132,8 @@ def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tupl
     db = urlparse(database_url)
     values = {
         "django": {"allowedHosts": ["127.0.0.1"]},
+        # Production-shaped: TLS ends at the Ingress, so cookies are secure (deploy check).
+        "ingress": {"enabled": True, "host": "pollsite.test", "tls": {"enabled": True, "secretName": "pollsite-tls"}},
         "events": {"broker": {"host": "127.0.0.1"}},
         "defaults": {"database": {"host": db.hostname, "port": db.port or 5432, "user": db.username or "postgres", "sslmode": "prefer"}},
         "roles": {role: {"database": {"name": db.path.lstrip("/")}}},
@@ -290,6 +292,11 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
         for command, env in migration:
             done = subprocess.run([*run_args(name, env), *command], capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        # Django's deploy check under the chart's settings (the metrics directory is gunicorn's to create).
+        check_env = {k: v for k, v in web_env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        check = [*run_args(name, check_env), "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+        checked = subprocess.run(check, capture_output=True, text=True, timeout=120)
+        assert checked.returncode == 0, f"check --deploy with the chart's settings:\n{checked.stdout}\n{checked.stderr[-3000:]}"
         root = Path(buildah("mount", name).stdout.strip())
         time.sleep(1.1)  # mtime granularity: anything written from here on is the server's
         since = time.time()

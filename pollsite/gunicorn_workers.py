@@ -48,6 +48,7 @@ class DrainingSyncWorker(SyncWorker):
             return
         taken = []
         for listener in self.sockets:
+            listener.setblocking(False)  # never block in a signal handler (a booting worker's may still block)
             while True:
                 try:
                     client, address = listener.accept()
@@ -75,8 +76,8 @@ class DrainingSyncWorker(SyncWorker):
         try:
             return super().wait(timeout)
         except (TypeError, ValueError):
-            # SIGTERM arrived during select(): the handler closed the listener, and the
-            # retried select() cannot take a closed socket. Stop waiting, as intended.
+            # SIGTERM arrived just before select(): the handler closed the listener, which
+            # select() cannot take any more. Stop waiting, as intended.
             if self.taken is not None:
                 raise StopWaiting from None
             raise

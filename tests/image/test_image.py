@@ -123,12 +123,8 @@ def run_args(name: str, env: dict) -> list[str]:
     return [*args, name, "--"]
 
 
-def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tuple[list[str], dict]]]:
-    """The role's web environment and its migration Job's steps, as the chart renders them.
-
-    Rendered with values that point the role at 127.0.0.1 (its fresh database, the shared
-    PostgreSQL's user); the Secrets' generated values are used as the kubelet would.
-    """
+def chart_objects(role: str, database_url: str, **extra) -> list[dict]:
+    """The chart rendered with values that point ``role`` at 127.0.0.1 (its fresh database)."""
     db = urlparse(database_url)
     values = {
         "django": {"allowedHosts": ["127.0.0.1"]},
@@ -138,14 +134,32 @@ def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tupl
         "defaults": {"database": {"host": db.hostname, "port": db.port or 5432, "user": db.username or "postgres", "sslmode": "prefer"}},
         "roles": {role: {"database": {"name": db.path.lstrip("/")}}},
     }
-    objects = chart.render(values)
+    return chart.render(chart.merge(values, extra))
+
+
+def migration_steps(objects: list[dict], role: str) -> list[tuple[list[str], dict]]:
+    """The role's migration Job, container by container: (command, environment)."""
+    job = chart.pod_spec(chart.find(objects, "Job", f"{chart.RELEASE}-{role}-migrate"))
+    return [(step["command"], chart.pod_environment(objects, step)) for step in chart.containers(job)]
+
+
+def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tuple[list[str], dict]]]:
+    """The role's web environment and its migration Job's steps, as the chart renders them.
+
+    The Secrets' generated values are used as the kubelet would.
+    """
+    objects = chart_objects(role, database_url)
     deployment = chart.find(objects, "Deployment", f"{chart.RELEASE}-{role}")
     (web,) = deployment["spec"]["template"]["spec"]["containers"]
     assert "command" not in web, "the chart runs the image's default command"
     web_env = chart.pod_environment(objects, web) | {"GUNICORN_BIND": f"127.0.0.1:{port}"}
-    job = chart.pod_spec(chart.find(objects, "Job", f"{chart.RELEASE}-{role}-migrate"))
-    steps = [(step["command"], chart.pod_environment(objects, step)) for step in chart.containers(job)]
-    return web_env, steps
+    return web_env, migration_steps(objects, role)
+
+
+def migrate(name: str, steps: list[tuple[list[str], dict]]) -> None:
+    for command, env in steps:
+        done = subprocess.run([*run_args(name, env), *command], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
 def descendants(pid: int) -> list[int]:
@@ -175,6 +189,11 @@ def is_gunicorn(pid: int) -> bool:
     """A gunicorn process itself, not buildah's runtime helper that carries the command in its arguments."""
     argv = cmdline(pid).split()
     return bool(argv) and "buildah" not in argv[0] and any(arg.endswith("/gunicorn") or arg == "gunicorn" for arg in argv[:2])
+
+
+def is_manage_py(pid: int) -> bool:
+    argv = cmdline(pid).split()
+    return bool(argv) and "buildah" not in argv[0] and "manage.py" in argv[:3]
 
 
 def parent_of(pid: int) -> int:
@@ -289,9 +308,7 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
         web_env, migration = chart_pods(role, database_url, port)
         assert web_env["DJANGO_SETTINGS_MODULE"] == ROLES[role].settings_module
         # The chart's migration Job, step by step (wait_for_db, then migrate), with its environment.
-        for command, env in migration:
-            done = subprocess.run([*run_args(name, env), *command], capture_output=True, text=True, timeout=300)
-            assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        migrate(name, migration)
         # Django's deploy check under the chart's settings (the metrics directory is gunicorn's to create).
         check_env = {k: v for k, v in web_env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         check = [*run_args(name, check_env), "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
@@ -343,3 +360,91 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
         assert written_since(root, since) == [], "the server wrote outside /tmp (read-only root filesystem)"
         assert (root / "tmp" / "prometheus").is_dir(), "metrics files go to /tmp"
         report(f"{role}: ready in {boot:.1f}s after start, stopped {stop:.1f}s after SIGTERM (exit {code})")
+
+
+WORKER_ROLES = [r for r, role in ROLES.items() if role.publishes or role.consumes]
+
+
+@pytest.mark.parametrize("role", WORKER_ROLES)
+def test_role_relay_and_consumer_run_from_the_image(image, role, report):
+    """The chart's relay and consumer Deployments: their command, their environment, RabbitMQ."""
+    broker = urlparse(require("rabbitmq"))
+    namespace = "img" + uuid.uuid4().hex[:10]
+    with database(role) as database_url, container() as name:
+        events = {"namespace": namespace, "broker": {"host": broker.hostname, "port": broker.port or 5672, "vhost": "/"}}
+        events["broker"] |= {"user": broker.username or "guest", "password": broker.password or "guest"}
+        objects = chart_objects(role, database_url, events=events)
+        migrate(name, migration_steps(objects, role))
+        workers = [d for d in chart.of_kind(objects, "Deployment") if d["metadata"]["name"].startswith(f"{chart.RELEASE}-{role}-")]
+        expected = {"relay"} if ROLES[role].publishes else set()
+        expected |= {"consumer"} if ROLES[role].consumes else set()
+        assert {d["metadata"]["labels"]["pollsite/process"] for d in workers} == expected
+        try:
+            for worker in workers:
+                (spec,) = worker["spec"]["template"]["spec"]["containers"]
+                port = free_port()
+                env = chart.pod_environment(objects, spec) | {"POLLSITE_METRICS_PORT": str(port), "POLLSITE_METRICS_ADDR": "127.0.0.1"}
+                log = Path(f"/tmp/{name}-{spec['name']}.log")
+                with log.open("w") as out:
+                    runner = subprocess.Popen([*run_args(name, env), *spec["command"]], stdout=out, stderr=subprocess.STDOUT)
+                try:
+                    deadline = time.monotonic() + 60
+                    while True:
+                        assert runner.poll() is None, f"{spec['name']} exited early:\n{log.read_text()[-3000:]}"
+                        try:
+                            if requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).status_code == 200:
+                                break
+                        except requests.ConnectionError:
+                            pass
+                        assert time.monotonic() < deadline, f"{spec['name']} serves no metrics after 60s:\n{log.read_text()[-3000:]}"
+                        time.sleep(0.3)
+                    # Connected: the relay declared the exchange, the consumer its queue.
+                    kind = spec["name"]
+                    declared = f"{namespace}.events" if kind == "relay" else f"{namespace}.{role}.events"
+                    deadline = time.monotonic() + 30
+                    while not broker_has(require("rabbitmq"), kind, declared):
+                        assert runner.poll() is None, f"{kind} died:\n{log.read_text()[-3000:]}"
+                        assert time.monotonic() < deadline, f"{kind} declared no {declared} on RabbitMQ:\n{log.read_text()[-3000:]}"
+                        time.sleep(0.5)
+                    (process,) = [pid for pid in descendants(runner.pid) if is_manage_py(pid)]
+                    assert uid_of(process) == 10001
+                    os.kill(process, signal.SIGTERM)
+                    code = runner.wait(timeout=GRACE_PERIOD)
+                finally:
+                    if runner.poll() is None:
+                        runner.kill()
+                        runner.wait()
+                output = log.read_text()
+                log.unlink()
+                assert code == 0, f"{spec['name']} exited with {code} on SIGTERM:\n{output[-3000:]}"
+                assert "Traceback" not in output, output[-3000:]
+                report(f"{role}-{spec['name']}: ran from the image on RabbitMQ, metrics on its port, exit {code} on SIGTERM")
+        finally:
+            delete_topology(require("rabbitmq"), namespace)
+
+
+def broker_has(url: str, kind: str, name: str) -> bool:
+    """Whether RabbitMQ holds the exchange (relay) or queue (consumer) ``name`` (passive declare)."""
+    from kombu import Connection
+
+    with Connection(url) as connection:
+        channel = connection.channel()
+        try:
+            if kind == "relay":
+                channel.exchange_declare(name, "topic", durable=True, passive=True)
+            else:
+                channel.queue_declare(name, passive=True)
+        except connection.channel_errors:
+            return False
+        return True
+
+
+def delete_topology(url: str, namespace: str) -> None:
+    """Remove this test's exchange and queues from the shared broker."""
+    from kombu import Connection
+
+    with Connection(url) as connection:
+        channel = connection.channel()
+        for role in ROLES:
+            channel.queue_delete(f"{namespace}.{role}.events")
+        channel.exchange_delete(f"{namespace}.events")

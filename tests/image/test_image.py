@@ -6,7 +6,8 @@ With ``--isolation chroot`` a container shares the host's network, so each role 
 free port on 127.0.0.1 and reaches the shared PostgreSQL there, in a fresh database of
 its own. Each role runs with the environment the chart renders for it (ConfigMap and Secrets, as
 the kubelet would give them): the migration Job's steps, then the image's default command,
-/readyz, its API and a static file under its prefix, SIGTERM.
+/readyz, its API and a static file under its prefix, SIGTERM; then its relay and consumer
+with the chart's commands on RabbitMQ.
 """
 
 from __future__ import annotations

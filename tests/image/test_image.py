@@ -79,6 +79,7 @@ def image(report) -> dict:
     command = ["bud", "--isolation", "chroot", "--layers", "--quiet", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", IMAGE]
     if CA_BUNDLE.is_file():
         command += ["--secret", f"id=ca-bundle,src={CA_BUNDLE}"]
+    previous = buildah("images", "--quiet", "--no-trunc", IMAGE, check=False).stdout.strip().removeprefix("sha256:")
     started = time.monotonic()
     built = buildah(*command, ".", cwd=ROOT, check=False)
     elapsed = time.monotonic() - started
@@ -86,7 +87,9 @@ def image(report) -> dict:
     inspected = json.loads(buildah("inspect", "--type", "image", IMAGE).stdout)
     size = buildah("images", "--format", "{{.Size}}", IMAGE).stdout.split("\n")[0]
     base_size = buildah("images", "--format", "{{.Size}}", BASE_IMAGE).stdout.split("\n")[0]
-    report(f"built {IMAGE} in {elapsed:.1f}s (layers cached from earlier builds are reused); size {size} (base {BASE_IMAGE}: {base_size})")
+    report(f"built {IMAGE} in {elapsed:.1f}s (unchanged steps reused from earlier builds); size {size} (base {BASE_IMAGE}: {base_size})")
+    if previous and previous != inspected["FromImageID"]:
+        buildah("rmi", previous, check=False)  # the image this tag named before: superseded
     return inspected["OCIv1"]["config"]
 
 

@@ -60,7 +60,7 @@ def normalise_prefix(prefix: str) -> str:
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
-        Role("polls", publishes=True, local_port=8001),
+        Role("polls", publishes=True, calls=("choice", "vote"), local_port=8001),
         Role("choice", publishes=True, consumes=("polls",), calls=("polls",), local_port=8002),
         Role("vote", consumes=("polls", "choice"), calls=("polls", "choice"), local_port=8003),
     )

@@ -1,32 +1,6 @@
--- wrk script for GETs: done() prints the same JSON line as votes.lua.
-local threads = {}
-statuses = {}
+-- wrk script for GETs: figures reported by bench/wrk_report.lua, like votes.lua.
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "wrk_report.lua")
 
 function setup(thread)
-  table.insert(threads, thread)
-end
-
-function response(status, headers, body)
-  local key = tostring(status)
-  statuses[key] = (statuses[key] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local merged = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do
-      merged[status] = (merged[status] or 0) + n
-    end
-  end
-  local parts = {}
-  for status, n in pairs(merged) do
-    parts[#parts + 1] = string.format('"%s": %d', status, n)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, "status_errors": %d, ' ..
-    '"threads_out_of_tokens": 0, "statuses": {%s}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.timeout, e.status, table.concat(parts, ", ")))
+  track_thread(thread)
 end

@@ -12,6 +12,7 @@ With the default local-memory cache the counts are per process; production point
 
 import hashlib
 import time
+from abc import ABC, abstractmethod
 
 from django.core.cache import cache
 from rest_framework.settings import api_settings
@@ -65,11 +66,14 @@ def _window_hit(key: str, timeout: int) -> int:
         return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
 
 
-class FixedWindowThrottle(BaseThrottle):
+class FixedWindowThrottle(BaseThrottle, ABC):
+    """A limit per identity and fixed window; subclasses say whose identity (and the scope)."""
+
     scope = ""
 
+    @abstractmethod
     def identity(self, request) -> str | None:
-        raise NotImplementedError
+        """Who this request counts against, or None when it is not limited."""
 
     def window(self, request) -> tuple[str, int, int] | None:
         """(cache key, limit, key timeout) of this request's window, or None when unlimited."""

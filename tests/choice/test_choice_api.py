@@ -2,14 +2,12 @@
 
 import pytest
 import requests
-import responses
 from rest_framework.test import APIClient
 
 from apps.choice.models import Choice
-from pollsite.auth import token_issue
-from pollsite.client import service_client
 from pollsite.events.consumer import event_apply, role_handlers
 from pollsite.models import OutboxEvent
+from tests.support.api import client_for, faked_roles
 
 API = "/choice/api/v1/"
 POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
@@ -19,20 +17,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fake_polls():
-    service_client.cache_clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with faked_roles() as mock:
         yield mock
-    service_client.cache_clear()
 
 
 def poll_answer(fake_polls, poll_id=7, creator="alice", status="open"):
     fake_polls.get(f"{POLLS}{poll_id}/", json={"id": poll_id, "creator": creator, "status": status, "question": "?"})
-
-
-def as_user(subject="alice") -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(subject=subject)}")
-    return client
 
 
 def add(client, text, poll_id=7, **extra):
@@ -41,7 +31,7 @@ def add(client, text, poll_id=7, **extra):
 
 def test_creator_adds_choices_in_order_and_each_emits_an_event(fake_polls):
     poll_answer(fake_polls)
-    alice = as_user()
+    alice = client_for()
     assert add(alice, "Tea").status_code == 201
     assert add(alice, "Coffee").status_code == 201
     listed = APIClient().get(f"{API}polls/7/choices/").json()
@@ -51,7 +41,7 @@ def test_creator_adds_choices_in_order_and_each_emits_an_event(fake_polls):
 
 def test_explicit_order_and_duplicates(fake_polls):
     poll_answer(fake_polls)
-    alice = as_user()
+    alice = client_for()
     assert add(alice, "Second", order=2).status_code == 201
     assert add(alice, "First", order=1).status_code == 201
     assert [c["text"] for c in APIClient().get(f"{API}polls/7/choices/").json()] == ["First", "Second"]
@@ -64,23 +54,23 @@ def test_explicit_order_and_duplicates(fake_polls):
 def test_unknown_poll_is_404_and_closed_poll_409(fake_polls):
     fake_polls.get(f"{POLLS}8/", status=404, json={"error": {}})
     poll_answer(fake_polls, poll_id=9, status="closed")
-    missing = add(as_user(), "Tea", poll_id=8)
+    missing = add(client_for(), "Tea", poll_id=8)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
-    closed = add(as_user(), "Tea", poll_id=9)
+    closed = add(client_for(), "Tea", poll_id=9)
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "poll_closed"
     assert not Choice.objects.exists() and not OutboxEvent.objects.exists()
 
 
 def test_only_the_polls_creator_changes_its_choices(fake_polls):
     poll_answer(fake_polls)
-    response = add(as_user("bob"), "Tea")
+    response = add(client_for("bob"), "Tea")
     assert response.status_code == 403 and response.json()["error"]["code"] == "not_poll_creator"
     assert not Choice.objects.exists()
 
 
 def test_polls_down_is_503_and_writes_nothing(fake_polls):
     fake_polls.get(f"{POLLS}7/", body=requests.ConnectionError("connection refused"))
-    response = add(as_user(), "Tea")
+    response = add(client_for(), "Tea")
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["code"] == "polls_unavailable" and "nothing was written" in error["message"]
@@ -90,25 +80,25 @@ def test_polls_down_is_503_and_writes_nothing(fake_polls):
 def test_breaker_opens_after_repeated_failures(fake_polls, settings):
     fake_polls.get(f"{POLLS}7/", body=requests.ConnectionError("connection refused"))
     for _ in range(settings.SERVICE_BREAKER_FAILURES):
-        add(as_user(), "Tea")
+        add(client_for(), "Tea")
     calls_before = len(fake_polls.calls)
-    response = add(as_user(), "Tea")
+    response = add(client_for(), "Tea")
     assert response.status_code == 503 and "circuit open" in response.json()["error"]["message"]
     assert len(fake_polls.calls) == calls_before  # refused without calling polls
 
 
 def test_polls_5xx_is_503(fake_polls):
     fake_polls.get(f"{POLLS}7/", status=500, json={})
-    assert add(as_user(), "Tea").status_code == 503
+    assert add(client_for(), "Tea").status_code == 503
 
 
 def test_rename_and_delete(fake_polls):
     poll_answer(fake_polls)
-    alice = as_user()
+    alice = client_for()
     choice = add(alice, "Tea").json()
     renamed = alice.patch(f"{API}choices/{choice['id']}/", {"text": "Green tea"}, format="json")
     assert renamed.status_code == 200 and renamed.json()["text"] == "Green tea"
-    assert as_user("bob").delete(f"{API}choices/{choice['id']}/").status_code == 403
+    assert client_for("bob").delete(f"{API}choices/{choice['id']}/").status_code == 403
     assert alice.delete(f"{API}choices/{choice['id']}/").status_code == 204
     assert alice.delete(f"{API}choices/{choice['id']}/").status_code == 404
     types = list(OutboxEvent.objects.order_by("id").values_list("event_type", flat=True))
@@ -117,8 +107,8 @@ def test_rename_and_delete(fake_polls):
 
 def test_poll_deleted_event_removes_its_choices_once(fake_polls):
     poll_answer(fake_polls)
-    add(as_user(), "Tea")
-    add(as_user(), "Coffee")
+    add(client_for(), "Tea")
+    add(client_for(), "Coffee")
     event = {
         "id": "6f1c1f7e-0000-4000-8000-000000000001",
         "type": "poll.deleted",

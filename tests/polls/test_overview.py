@@ -2,49 +2,45 @@
 
 import pytest
 import requests
-import responses
 
-from pollsite.client import service_client
 from tests.polls.conftest import API
+from tests.support.api import faked_roles
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fresh_clients():
-    service_client.cache_clear()
-    yield
-    service_client.cache_clear()
+def other_roles():
+    with faked_roles() as mock:
+        yield mock
 
 
 def make_poll(client_as):
     return client_as("alice").post(f"{API}polls/", {"question": "Tea?"}, format="json").json()
 
 
-@responses.activate
-def test_overview_combines_the_three_roles(client_as):
+def test_overview_combines_the_three_roles(client_as, other_roles):
     poll = make_poll(client_as)
     choices = [{"id": 1, "poll_id": poll["id"], "text": "Yes", "order": 1}]
     results = {"poll_id": poll["id"], "total": 3, "choices": [{"choice_id": 1, "votes": 3}]}
-    responses.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
-    responses.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", json=results)
+    other_roles.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
+    other_roles.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", json=results)
     body = client_as(None).get(f"{API}polls/{poll['id']}/overview/").json()
     assert body == {"poll": poll | {"status": "open"}, "choices": choices, "results": results, "missing": []}
 
 
-@responses.activate
-def test_overview_names_the_missing_part_when_a_role_is_down(client_as):
+def test_overview_names_the_missing_part_when_a_role_is_down(client_as, other_roles):
     poll = make_poll(client_as)
     choices = [{"id": 1, "poll_id": poll["id"], "text": "Yes", "order": 1}]
-    responses.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
-    responses.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", body=requests.ConnectionError("refused"))
+    other_roles.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
+    other_roles.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", body=requests.ConnectionError("refused"))
     response = client_as(None).get(f"{API}polls/{poll['id']}/overview/", HTTP_X_REQUEST_ID="compose-1")
     assert response.status_code == 200
     body = response.json()
     assert body["choices"] == choices and body["results"] is None
     assert [m["part"] for m in body["missing"]] == ["results"]
     assert "vote service is unavailable" in body["missing"][0]["reason"]
-    sent = [call.request.headers.get("X-Request-ID") for call in responses.calls]
+    sent = [call.request.headers.get("X-Request-ID") for call in other_roles.calls]
     assert sent and all(value == "compose-1" for value in sent)
 
 

@@ -5,15 +5,13 @@ import uuid
 
 import pytest
 import requests
-import responses
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.vote.models import KnownPoll, TallyShard, Vote
-from pollsite.auth import token_issue
-from pollsite.client import service_client
 from pollsite.events.consumer import event_apply, role_handlers
 from pollsite.models import InboxEvent
+from tests.support.api import client_for, faked_roles
 
 API = "/vote/api/v1/"
 POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
@@ -26,10 +24,8 @@ _ids = itertools.count(1)
 @pytest.fixture(autouse=True)
 def other_roles():
     """Polls and choice are 'down' unless a test fakes an answer: the vote path must not need them."""
-    service_client.cache_clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with faked_roles() as mock:
         yield mock
-    service_client.cache_clear()
 
 
 def deliver(producer: str, event_type: str, payload: dict, event_id: str | None = None) -> str:
@@ -51,14 +47,8 @@ def open_poll(poll_id: int, choice_ids=(1, 2)):
         deliver("choice", "choice.created", {"choice_id": choice_id, "poll_id": poll_id})
 
 
-def voter(subject: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(subject=subject)}")
-    return client
-
-
 def cast(subject: str, poll_id: int, choice_id: int):
-    return voter(subject).post(f"{API}polls/{poll_id}/votes/", {"choice_id": choice_id}, format="json")
+    return client_for(subject).post(f"{API}polls/{poll_id}/votes/", {"choice_id": choice_id}, format="json")
 
 
 def results(poll_id: int):
@@ -118,8 +108,8 @@ def test_a_late_created_event_does_not_reopen_a_closed_poll():
 def test_my_vote_needs_a_token_and_shows_only_mine():
     open_poll(1)
     cast("bob", 1, 2)
-    assert voter("bob").get(f"{API}polls/1/votes/mine/").json()["choice_id"] == 2
-    assert voter("carol").get(f"{API}polls/1/votes/mine/").status_code == 404
+    assert client_for("bob").get(f"{API}polls/1/votes/mine/").json()["choice_id"] == 2
+    assert client_for("carol").get(f"{API}polls/1/votes/mine/").status_code == 404
     assert APIClient().get(f"{API}polls/1/votes/mine/").status_code == 401
 
 
@@ -185,7 +175,7 @@ def test_unknown_choice_is_400_and_unknown_poll_404(other_roles):
 @pytest.mark.parametrize("body", [{}, {"choice_id": "one"}, {"choice_id": -1}, {"choice_id": 2**70}])
 def test_invalid_vote_is_400(body):
     open_poll(1)
-    response = voter("bob").post(f"{API}polls/1/votes/", body, format="json")
+    response = client_for("bob").post(f"{API}polls/1/votes/", body, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     assert not Vote.objects.exists()
 

@@ -5,7 +5,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from apps.vote.models import KnownChoice, KnownPoll
-from pollsite.auth import token_issue
+from tests.support.api import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -15,9 +15,7 @@ def counted(name: str, **labels) -> float:
 
 
 def cast(subject: str, poll_id: int, choice_id: int):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(subject=subject)}")
-    return client.post(f"/vote/api/v1/polls/{poll_id}/votes/", {"choice_id": choice_id}, format="json")
+    return client_for(subject).post(f"/vote/api/v1/polls/{poll_id}/votes/", {"choice_id": choice_id}, format="json")
 
 
 def test_votes_cast_and_refused_are_counted():
@@ -33,9 +31,7 @@ def test_votes_cast_and_refused_are_counted():
     assert cast("m1", 7001, 8001).status_code == 409
     assert cast("m3", 7002, 8002).status_code == 409
     assert APIClient().post("/vote/api/v1/polls/7001/votes/", {}, format="json").status_code == 401
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(subject='m4')}")
-    assert client.post("/vote/api/v1/polls/7001/votes/", {"choice_id": "x"}, format="json").status_code == 400
+    assert client_for("m4").post("/vote/api/v1/polls/7001/votes/", {"choice_id": "x"}, format="json").status_code == 400
 
     assert counted("pollsite_votes_cast_total") - cast_before == 2
     assert counted("pollsite_votes_refused_total", reason="already_voted") - refused["already_voted"] == 1

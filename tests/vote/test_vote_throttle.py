@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.vote.models import KnownPoll, Vote
 from apps.vote.services import known_choice_add, known_poll_apply
-from pollsite.auth import token_issue
+from tests.support.api import client_for
 
 API = "/vote/api/v1/"
 pytestmark = pytest.mark.django_db
@@ -39,9 +39,7 @@ def rates(settings):
 
 
 def cast(subject: str, poll_id: int, **extra):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(subject=subject)}")
-    return client.post(f"{API}polls/{poll_id}/votes/", {"choice_id": poll_id * 10}, format="json", **extra)
+    return client_for(subject).post(f"{API}polls/{poll_id}/votes/", {"choice_id": poll_id * 10}, format="json", **extra)
 
 
 def assert_throttled(response):

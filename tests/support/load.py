@@ -103,33 +103,3 @@ async def _burst(calls, timeout: float) -> list[Answer]:
 
 def burst(calls: list[Call], *, timeout: float = 30) -> list[Answer]:
     return asyncio.run(_burst(calls, timeout))
-
-
-def create_poll(stack, *, choices: int = 2, creator: str = "alice") -> tuple[int, list[int]]:
-    """A poll with its choices, created through the polls and choice APIs: (poll id, choice ids)."""
-    import requests
-
-    poll = requests.post(stack.url("polls", "polls/"), json={"question": "Which?"}, headers=stack.auth(creator), timeout=10)
-    assert poll.status_code == 201, poll.text
-    poll_id = poll.json()["id"]
-    choice_ids = []
-    for number in range(choices):
-        choice = requests.post(
-            stack.url("choice", f"polls/{poll_id}/choices/"), json={"text": f"Option {number}"}, headers=stack.auth(creator), timeout=10
-        )
-        assert choice.status_code == 201, choice.text
-        choice_ids.append(choice.json()["id"])
-    return poll_id, choice_ids
-
-
-def query(stack, role: str, sql: str, params=()) -> list[tuple]:
-    """Rows straight from a role's PostgreSQL database (what is really stored)."""
-    import psycopg2
-
-    connection = psycopg2.connect(stack.database_url(role))
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        connection.close()

@@ -130,6 +130,11 @@ class Stack:
             timeout=120,
         )
 
+    def prepare(self) -> None:
+        """Each role's database created and migrated; no process started yet."""
+        self.create_databases()
+        self.migrate()
+
     def migrate(self) -> None:
         for role in ROLES:
             self.manage(role, "migrate", "--noinput", "-v", "0")
@@ -166,8 +171,7 @@ class Stack:
 
     def start(self, *, workers: int = 1) -> Stack:
         """Databases, migrations, then every role's web, relay and consumer processes."""
-        self.create_databases()
-        self.migrate()
+        self.prepare()
         for role in ROLES.values():
             self.start_web(role.name, workers=workers)
             if role.publishes:
@@ -237,6 +241,37 @@ class Stack:
 
     def auth(self, subject: str) -> dict:
         return {"Authorization": f"Bearer {self.token(subject)}"}
+
+    def create_poll(self, question: str = "Which?", *, creator: str = "alice") -> int:
+        """A poll created through the polls API; its id."""
+        response = requests.post(self.url("polls", "polls/"), json={"question": question}, headers=self.auth(creator), timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def add_choice(self, poll_id: int, text: str, *, creator: str = "alice") -> int:
+        """A choice added through the choice API (which asks polls); its id."""
+        response = requests.post(
+            self.url("choice", f"polls/{poll_id}/choices/"), json={"text": text}, headers=self.auth(creator), timeout=10
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def poll_with_choices(self, count: int = 2, *, creator: str = "alice") -> tuple[int, list[int]]:
+        """A poll and ``count`` choices: (poll id, choice ids)."""
+        poll_id = self.create_poll(creator=creator)
+        return poll_id, [self.add_choice(poll_id, f"Option {n}", creator=creator) for n in range(count)]
+
+    def query(self, role: str, sql: str, params=()) -> list[tuple]:
+        """Run SQL in one role's own PostgreSQL database (what that role really stored); the rows."""
+        import psycopg2
+
+        connection = psycopg2.connect(self.database_url(role))
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.05, what: str = "condition") -> float:

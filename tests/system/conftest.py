@@ -1,6 +1,5 @@
 from urllib.parse import urlparse
 
-import psycopg2
 import pytest
 
 from tests.support.services import require
@@ -29,12 +28,3 @@ def real_stack(tmp_path, broker_proxy):
         yield stack.start()
     finally:
         stack.close()
-
-
-def sql(stack: Stack, role: str, query: str, params=()) -> list[tuple]:
-    """Run a query in one role's own database (what that role really stored)."""
-    with psycopg2.connect(stack.database_url(role)) as connection, connection.cursor() as cursor:
-        cursor.execute(query, params)
-        rows = cursor.fetchall() if cursor.description else []
-    connection.close()
-    return rows

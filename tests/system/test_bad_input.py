@@ -10,7 +10,6 @@ import json
 import pytest
 import requests
 
-from tests.support.load import create_poll, query
 from tests.support.services import require
 from tests.support.stack import Stack
 
@@ -32,8 +31,7 @@ def stack(tmp_path_factory):
         tmp_path_factory.mktemp("bad") / "stack", postgres_url=require("postgres"), extra_env={"POLLSITE_MAX_BODY_BYTES": str(MAX_BODY)}
     )
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         for role in ("polls", "choice", "vote"):
             stack.start_web(role)
         yield stack
@@ -43,7 +41,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def poll(stack):
-    poll_id, choice_ids = create_poll(stack, choices=2)
+    poll_id, choice_ids = stack.poll_with_choices(2)
     first = requests.post(
         stack.url("vote", f"polls/{poll_id}/votes/"), json={"choice_id": choice_ids[0]}, headers=stack.auth("first"), timeout=10
     )
@@ -54,9 +52,9 @@ def poll(stack):
 def row_counts(stack) -> dict:
     counts = {}
     for role in ("polls", "choice", "vote"):
-        tables = [row[0] for row in query(stack, role, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        tables = [row[0] for row in stack.query(role, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
         for table in tables:
-            counts[f"{role}.{table}"] = query(stack, role, f'SELECT count(*) FROM "{table}"')[0][0]  # noqa: S608 - names from pg_tables
+            counts[f"{role}.{table}"] = stack.query(role, f'SELECT count(*) FROM "{table}"')[0][0]  # noqa: S608 - names from pg_tables
     return counts
 
 
@@ -178,12 +176,12 @@ def test_odd_but_valid_text_is_stored_exactly(stack):
     for text in ODD_TEXT:
         created = requests.post(stack.url("polls", "polls/"), json={"question": text}, headers=stack.auth("alice"), timeout=10)
         assert created.status_code == 201, created.text
-        stored = query(stack, "polls", "SELECT question FROM polls_poll WHERE id = %s", (created.json()["id"],))[0][0]
+        stored = stack.query("polls", "SELECT question FROM polls_poll WHERE id = %s", (created.json()["id"],))[0][0]
         assert stored == text == created.json()["question"]
         choice = requests.post(
             stack.url("choice", f"polls/{created.json()['id']}/choices/"), json={"text": text}, headers=stack.auth("alice"), timeout=10
         )
         assert choice.status_code == 201 and choice.json()["text"] == text, choice.text
-    tables = query(stack, "polls", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'polls_poll'")[0][0]
+    tables = stack.query("polls", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'polls_poll'")[0][0]
     print(f"\n[bad input] {len(ODD_TEXT)} odd texts (RTL override, zero-width, emoji, combining marks, SQL) stored verbatim")
     assert tables == 1

@@ -12,21 +12,8 @@ import requests
 from kombu import Connection, Producer
 
 from tests.support.stack import wait_for
-from tests.system.conftest import sql
 
 TIMEOUT = 5
-
-
-def create_poll(s, creator="alice", question="Tea or coffee?") -> int:
-    response = requests.post(s.url("polls", "polls/"), json={"question": question}, headers=s.auth(creator), timeout=TIMEOUT)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def add_choice(s, poll_id: int, text: str, creator="alice") -> int:
-    response = requests.post(s.url("choice", f"polls/{poll_id}/choices/"), json={"text": text}, headers=s.auth(creator), timeout=TIMEOUT)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def cast(s, poll_id: int, choice_id: int, voter: str) -> requests.Response:
@@ -39,8 +26,8 @@ def results(s, poll_id: int) -> requests.Response:
 
 def vote_knows(s, poll_id: int, choice_ids: list[int]) -> bool:
     """The vote role learned the poll and these choices from the events (no read-through)."""
-    known = sql(s, "vote", "SELECT choice_id FROM vote_knownchoice WHERE poll_id = %s AND NOT deleted", (poll_id,))
-    polls = sql(s, "vote", "SELECT 1 FROM vote_knownpoll WHERE poll_id = %s", (poll_id,))
+    known = s.query("vote", "SELECT choice_id FROM vote_knownchoice WHERE poll_id = %s AND NOT deleted", (poll_id,))
+    polls = s.query("vote", "SELECT 1 FROM vote_knownpoll WHERE poll_id = %s", (poll_id,))
     return bool(polls) and {row[0] for row in known} >= set(choice_ids)
 
 
@@ -52,8 +39,8 @@ def stop_role(s, role: str) -> None:
 
 def test_votes_go_through_with_polls_and_choice_stopped(real_stack):
     s = real_stack
-    poll_id = create_poll(s)
-    choices = [add_choice(s, poll_id, text) for text in ("Tea", "Coffee")]
+    poll_id = s.create_poll()
+    choices = [s.add_choice(poll_id, text) for text in ("Tea", "Coffee")]
     took = wait_for(lambda: vote_knows(s, poll_id, choices), what="vote learning the poll and its choices")
     print(f"\npoll.created + choice.created reached vote in {took:.3f}s")
     stop_role(s, "polls")
@@ -61,7 +48,7 @@ def test_votes_go_through_with_polls_and_choice_stopped(real_stack):
     refused = requests.post(s.url("choice", f"polls/{poll_id}/choices/"), json={"text": "Milk"}, headers=s.auth("alice"), timeout=TIMEOUT)
     print(f"choice answered {refused.status_code} {time.monotonic() - started:.3f}s after polls stopped")
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "polls_unavailable", refused.text
-    assert sql(s, "choice", "SELECT count(*) FROM choice_choice")[0][0] == 2  # nothing written
+    assert s.query("choice", "SELECT count(*) FROM choice_choice")[0][0] == 2  # nothing written
     stop_role(s, "choice")
     for n in range(6):
         response = cast(s, poll_id, choices[n % 2], f"voter{n}")
@@ -73,18 +60,18 @@ def test_votes_go_through_with_polls_and_choice_stopped(real_stack):
 
 def test_a_choice_of_another_poll_is_refused(real_stack):
     s = real_stack
-    first, second = create_poll(s), create_poll(s)
-    mine, theirs = add_choice(s, first, "Mine"), add_choice(s, second, "Theirs")
+    first, second = s.create_poll(), s.create_poll()
+    mine, theirs = s.add_choice(first, "Mine"), s.add_choice(second, "Theirs")
     wait_for(lambda: vote_knows(s, first, [mine]) and vote_knows(s, second, [theirs]), what="read model")
     response = cast(s, first, theirs, "bob")
     assert response.status_code == 400, response.text
-    assert sql(s, "vote", "SELECT count(*) FROM vote_vote")[0][0] == 0
+    assert s.query("vote", "SELECT count(*) FROM vote_vote")[0][0] == 0
 
 
 def test_closing_a_poll_makes_vote_refuse_once_the_event_arrived(real_stack):
     s = real_stack
-    poll_id = create_poll(s)
-    choice = add_choice(s, poll_id, "Tea")
+    poll_id = s.create_poll()
+    choice = s.add_choice(poll_id, "Tea")
     wait_for(lambda: vote_knows(s, poll_id, [choice]), what="read model")
     assert cast(s, poll_id, choice, "early").status_code == 201
     requests.post(s.url("polls", f"polls/{poll_id}/close/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
@@ -97,8 +84,8 @@ def test_closing_a_poll_makes_vote_refuse_once_the_event_arrived(real_stack):
 
 def test_deleting_a_choice_then_the_poll_propagates(real_stack):
     s = real_stack
-    poll_id = create_poll(s)
-    tea, coffee = add_choice(s, poll_id, "Tea"), add_choice(s, poll_id, "Coffee")
+    poll_id = s.create_poll()
+    tea, coffee = s.add_choice(poll_id, "Tea"), s.add_choice(poll_id, "Coffee")
     wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
     for voter, choice in (("a", tea), ("b", tea), ("c", coffee)):
         assert cast(s, poll_id, choice, voter).status_code == 201
@@ -110,13 +97,13 @@ def test_deleting_a_choice_then_the_poll_propagates(real_stack):
     requests.delete(s.url("polls", f"polls/{poll_id}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
     took = wait_for(
         lambda: (
-            results(s, poll_id).status_code == 404 and not sql(s, "choice", "SELECT 1 FROM choice_choice WHERE poll_id = %s", (poll_id,))
+            results(s, poll_id).status_code == 404 and not s.query("choice", "SELECT 1 FROM choice_choice WHERE poll_id = %s", (poll_id,))
         ),
         what="poll deletion in choice and vote",
     )
     print(f"poll.deleted reached choice and vote in {took:.3f}s")
-    assert sql(s, "vote", "SELECT count(*) FROM vote_vote WHERE poll_id = %s", (poll_id,))[0][0] == 0
-    assert sql(s, "vote", "SELECT count(*) FROM vote_tallyshard WHERE poll_id = %s", (poll_id,))[0][0] == 0
+    assert s.query("vote", "SELECT count(*) FROM vote_vote WHERE poll_id = %s", (poll_id,))[0][0] == 0
+    assert s.query("vote", "SELECT count(*) FROM vote_tallyshard WHERE poll_id = %s", (poll_id,))[0][0] == 0
     assert requests.get(s.url("choice", f"polls/{poll_id}/choices/"), timeout=TIMEOUT).json() == []
 
 
@@ -124,36 +111,36 @@ def test_broker_down_writes_succeed_and_every_event_arrives_after(real_stack, br
     s = real_stack
     broker_proxy.cut()
     down_at = time.monotonic()
-    poll_id = create_poll(s)
-    choices = [add_choice(s, poll_id, f"Option {n}") for n in range(10)]
+    poll_id = s.create_poll()
+    choices = [s.add_choice(poll_id, f"Option {n}") for n in range(10)]
     time.sleep(2)  # the relays try, fail and back off
-    waiting = sql(s, "choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0]
+    waiting = s.query("choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0]
     assert waiting == 10, "events wait in the outbox while the broker is down"
     assert not vote_knows(s, poll_id, choices[:1])
     broker_proxy.restore()
     outage = time.monotonic() - down_at
     took = wait_for(lambda: vote_knows(s, poll_id, choices), timeout=60, what="every event after the outage")
     print(f"\nbroker down {outage:.1f}s with 11 writes; all events arrived {took:.2f}s after it came back")
-    assert sql(s, "choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0] == 0
+    assert s.query("choice", "SELECT count(*) FROM pollsite_outboxevent WHERE published_at IS NULL")[0][0] == 0
 
 
 def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(real_stack):
     s = real_stack
     consumer = next(p for p in s.processes if p.name == "vote-consumer")
     s.stop(consumer)
-    polls = [create_poll(s, question=f"Q{n}") for n in range(5)]
+    polls = [s.create_poll(question=f"Q{n}") for n in range(5)]
     for poll_id in polls:
         for n in range(30):
-            add_choice(s, poll_id, f"Option {n}")
-    produced = {row[0] for row in sql(s, "polls", "SELECT event_id::text FROM pollsite_outboxevent")}
-    produced |= {row[0] for row in sql(s, "choice", "SELECT event_id::text FROM pollsite_outboxevent")}
+            s.add_choice(poll_id, f"Option {n}")
+    produced = {row[0] for row in s.query("polls", "SELECT event_id::text FROM pollsite_outboxevent")}
+    produced |= {row[0] for row in s.query("choice", "SELECT event_id::text FROM pollsite_outboxevent")}
     wait_for(
-        lambda: not sql(s, "choice", "SELECT 1 FROM pollsite_outboxevent WHERE published_at IS NULL"),
+        lambda: not s.query("choice", "SELECT 1 FROM pollsite_outboxevent WHERE published_at IS NULL"),
         what="relays publishing the backlog",
     )
 
     def applied() -> int:
-        return sql(s, "vote", "SELECT count(*) FROM pollsite_inboxevent")[0][0]
+        return s.query("vote", "SELECT count(*) FROM pollsite_inboxevent")[0][0]
 
     started = time.monotonic()
     victim = s.start_consumer("vote")
@@ -164,25 +151,24 @@ def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(real
     s.start_consumer("vote")
     wait_for(lambda: applied() == len(produced), timeout=90, what="every event after the restart")
     print(f"\n{len(produced)} events; consumer SIGKILLed after {at_kill}; all applied {time.monotonic() - started:.2f}s after start")
-    inbox = sql(s, "vote", "SELECT event_id::text, count(*) FROM pollsite_inboxevent GROUP BY event_id")
+    inbox = s.query("vote", "SELECT event_id::text, count(*) FROM pollsite_inboxevent GROUP BY event_id")
     assert {event_id for event_id, _ in inbox} == produced
     assert all(count == 1 for _, count in inbox)
-    assert sql(s, "vote", "SELECT count(*) FROM vote_knownchoice")[0][0] == 5 * 30
+    assert s.query("vote", "SELECT count(*) FROM vote_knownchoice")[0][0] == 5 * 30
     time.sleep(1)
     assert applied() == len(produced)
 
 
 def test_the_same_event_delivered_twice_changes_nothing(real_stack):
     s = real_stack
-    poll_id = create_poll(s)
-    tea, coffee = add_choice(s, poll_id, "Tea"), add_choice(s, poll_id, "Coffee")
+    poll_id = s.create_poll()
+    tea, coffee = s.add_choice(poll_id, "Tea"), s.add_choice(poll_id, "Coffee")
     wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
     assert cast(s, poll_id, tea, "a").status_code == 201
     requests.delete(s.url("choice", f"choices/{coffee}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
     wait_for(lambda: not vote_knows(s, poll_id, [coffee]), what="choice.deleted applied")
-    before = sql(s, "vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
-    event_id, event_type, payload, occurred_at, request_id = sql(
-        s,
+    before = s.query("vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
+    event_id, event_type, payload, occurred_at, request_id = s.query(
         "choice",
         "SELECT event_id::text, event_type, payload::text, occurred_at, request_id FROM pollsite_outboxevent "
         "WHERE event_type = 'choice.deleted'",
@@ -202,7 +188,7 @@ def test_the_same_event_delivered_twice_changes_nothing(real_stack):
         )
     consumer_log = next(p for p in s.processes if p.name == "vote-consumer")
     wait_for(lambda: f'"event duplicate", "event_id": "{event_id}"' in consumer_log.output(), what="the duplicate being seen")
-    after = sql(s, "vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
+    after = s.query("vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
     assert after == before
-    assert sql(s, "vote", "SELECT count(*) FROM pollsite_inboxevent WHERE event_id = %s", (event_id,))[0][0] == 1
+    assert s.query("vote", "SELECT count(*) FROM pollsite_inboxevent WHERE event_id = %s", (event_id,))[0][0] == 1
     print(f"\nduplicate {uuid.UUID(event_id)} absorbed; votes and tallies unchanged {after}")

@@ -14,7 +14,6 @@ import time
 import pytest
 import requests
 
-from tests.support.load import create_poll, query
 from tests.support.private_postgres import PrivatePostgres, postgres_bindir
 from tests.support.services import require
 from tests.support.stack import Stack, free_port, wait_for
@@ -56,10 +55,9 @@ def private_postgres():
 def test_database_outage_is_503_then_recovers_by_itself(tmp_path, private_postgres):
     stack = Stack(tmp_path / "stack", postgres_url=private_postgres.url, extra_env={"POLLSITE_CALL_TIMEOUT": str(CALL_TIMEOUT)})
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         webs = {role: stack.start_web(role) for role in ("polls", "choice", "vote")}
-        poll_id, choice_ids = create_poll(stack)
+        poll_id, choice_ids = stack.poll_with_choices()
         vote_url = stack.url("vote", f"polls/{poll_id}/votes/")
         assert requests.post(vote_url, json={"choice_id": choice_ids[0]}, headers=stack.auth("before"), timeout=10).status_code == 201
 
@@ -105,8 +103,8 @@ def test_database_outage_is_503_then_recovers_by_itself(tmp_path, private_postgr
         )
         print(f"[db outage] PostgreSQL back: every role ready again {ready_after:.2f}s later, with the same processes (no restart)")
         assert all(web.alive() for web in webs.values())
-        voters = sorted(row[0] for row in query(stack, "vote", "SELECT voter FROM vote_vote WHERE poll_id = %s", (poll_id,)))
-        polls = query(stack, "polls", "SELECT count(*) FROM polls_poll")[0][0]
+        voters = sorted(row[0] for row in stack.query("vote", "SELECT voter FROM vote_vote WHERE poll_id = %s", (poll_id,)))
+        polls = stack.query("polls", "SELECT count(*) FROM polls_poll")[0][0]
         print(f"[db outage] stored votes: {voters}; polls: {polls} (the writes refused during the outage left nothing)")
         assert voters == ["after", "before"]
         assert polls == 1
@@ -142,10 +140,9 @@ def test_other_role_down_or_hung_is_503_or_degraded_within_the_call_timeout(tmp_
     stack = Stack(tmp_path / "stack", postgres_url=require("postgres"), extra_env={"POLLSITE_CALL_TIMEOUT": str(CALL_TIMEOUT)})
     hole = BlackHole()
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         webs = {role: stack.start_web(role) for role in ("polls", "choice", "vote")}
-        poll_id, _ = create_poll(stack)
+        poll_id, _ = stack.poll_with_choices()
         overview = stack.url("polls", f"polls/{poll_id}/overview/")
         whole, took = timed("GET", overview)
         assert whole.status_code == 200 and "choices" not in {part["part"] for part in whole.json()["missing"]}
@@ -196,8 +193,8 @@ def test_other_role_down_or_hung_is_503_or_degraded_within_the_call_timeout(tmp_
         print(f"[role down] vote for an unknown choice with choice and polls down: 503 {error['error']['code']} in {took:.2f}s")
         assert took < 2 * CALL_TIMEOUT + SLACK
         assert alone.alive()
-        choices_written = query(stack, "choice", "SELECT count(*) FROM choice_choice WHERE text = %s", ("While polls hangs",))[0][0]
-        votes_written = query(stack, "vote", "SELECT count(*) FROM vote_vote")[0][0]
+        choices_written = stack.query("choice", "SELECT count(*) FROM choice_choice WHERE text = %s", ("While polls hangs",))[0][0]
+        votes_written = stack.query("vote", "SELECT count(*) FROM vote_vote")[0][0]
         print(f"[role down] written during the faults: {choices_written} choices, {votes_written} votes")
         assert choices_written == 0 and votes_written == 0
     finally:

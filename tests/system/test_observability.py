@@ -125,8 +125,7 @@ def observed_stack(tmp_path_factory):
     )
     stack.worker_metrics = {}
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         for role in ROLES.values():
             stack.start_web(role.name)
             if role.publishes:

@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from tests.support.load import Call, create_poll, query, send_all, summary
+from tests.support.load import Call, send_all, summary
 from tests.support.services import require
 from tests.support.stack import Stack, free_port
 
@@ -46,14 +46,13 @@ def start_gateway(stack: Stack, vote_ports: list[int]):
 def test_rolling_restart_of_vote_under_load(tmp_path):
     stack = Stack(tmp_path / "stack", postgres_url=require("postgres"))
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         for role in ("polls", "choice"):
             stack.start_web(role)
         old_port, new_port = stack.ports["vote"], free_port()
         old = stack.start_web("vote", port=old_port, workers=2)
         _gateway, gateway_port = start_gateway(stack, [old_port, new_port])
-        poll_id, choice_ids = create_poll(stack, choices=4)
+        poll_id, choice_ids = stack.poll_with_choices(4)
         warm = requests.post(
             stack.url("vote", f"polls/{poll_id}/votes/"), json={"choice_id": choice_ids[0]}, headers=stack.auth("warm"), timeout=10
         )
@@ -101,7 +100,7 @@ def test_rolling_restart_of_vote_under_load(tmp_path):
         assert len(failed) <= MAX_FAILED_RATIO * len(answers)
 
         created = {a.call.tag for a in answers if a.status == 201}
-        stored = {row[0] for row in query(stack, "vote", "SELECT voter FROM vote_vote WHERE poll_id = %s", (poll_id,))}
+        stored = {row[0] for row in stack.query("vote", "SELECT voter FROM vote_vote WHERE poll_id = %s", (poll_id,))}
         missing = created - stored
         print(f"[rolling restart] 201s: {len(created)}, stored: {len(stored - {'warm'})}, 201s missing from the database: {len(missing)}")
         assert not missing

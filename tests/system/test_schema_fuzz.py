@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.load import create_poll
 from tests.support.services import require
 from tests.support.stack import Stack
 
@@ -31,8 +30,7 @@ SEED = os.environ.get("POLLSITE_FUZZ_SEED", "20261123")
 def stack(tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("fuzz") / "stack", postgres_url=require("postgres"))
     try:
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         for role in ("polls", "choice", "vote"):
             stack.start_web(role, workers=2)
         yield stack
@@ -53,7 +51,7 @@ def known_ids(stack, role: str) -> tuple[list[int], list[int]]:
     creators = ["fuzzer"] if role == "vote" else ["fuzzer", "fuzzer", "someone-else"]
     polls, choices = [], []
     for creator in creators:
-        poll_id, choice_ids = create_poll(stack, choices=3, creator=creator)
+        poll_id, choice_ids = stack.poll_with_choices(3, creator=creator)
         polls.append(poll_id)
         choices += choice_ids
     if role == "vote":  # someone voted already: the vote role knows the poll, its results answer 200

@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from pollsite.roles import ROLES
-from tests.support.load import create_poll
 from tests.support.services import require
 from tests.support.stack import ROOT, Stack, free_port
 
@@ -153,14 +152,13 @@ def test_rate_limits_are_shared_by_every_vote_process_through_redis(tmp_path):
             POLLSITE_VOTE_RATE_PER_CLIENT=f"{client_limit}/hour",
             POLLSITE_NUM_PROXIES="1",
         )
-        stack.create_databases()
-        stack.migrate()
+        stack.prepare()
         for role in ("polls", "choice"):
             stack.start_web(role)
         stack.start_web("vote")
         second_port = free_port()
         stack.start_web("vote", port=second_port)
-        poll_id, choice_ids = create_poll(stack, choices=1)
+        poll_id, choice_ids = stack.poll_with_choices(1)
         ports = [stack.ports["vote"], second_port]
         until_next_hour = 3600 - time.time() % 3600
         if until_next_hour < 15:

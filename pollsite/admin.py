@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from pollsite.models import InboxEvent, OutboxEvent
+from pollsite.models import DeadLetter, InboxEvent, OutboxEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,3 +29,12 @@ class InboxEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "producer", "event_type", "outcome", "received_at", "request_id"]
     list_filter = ["producer", "event_type", "outcome"]
     search_fields = ["event_id", "request_id"]
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdmin):
+    """Replay and discard go through ``manage.py dead_letters``, which logs what it did."""
+
+    list_display = ["id", "state", "reason", "routing_key", "user_id", "event_id", "attempts", "received_at"]
+    list_filter = ["state", "reason", "routing_key"]
+    search_fields = ["event_id", "detail"]

@@ -1,7 +1,7 @@
 """Calls to other roles: timeout, bounded retries (idempotent GETs only), circuit breaker.
 
 When the other role is down, slow or broken, a call raises
-:class:`pollsite.errors.ServiceUnavailable` (the caller answers 503 and writes nothing).
+:class:`pollsite.exceptions.Unavailable` (the caller answers 503 and writes nothing).
 A 404 is an answer, not a failure: it comes back as ``None``. The request id travels
 with every call.
 """
@@ -17,7 +17,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from pollsite.errors import ServiceUnavailable
+from pollsite.exceptions import ErrorCode, Unavailable
 from pollsite.request_context import REQUEST_ID_HEADER, current_request_id
 from pollsite.roles import get_role
 
@@ -81,11 +81,11 @@ class ServiceClient:
         response.raise_for_status()
         return response.json()
 
-    def _unavailable(self, why: str) -> ServiceUnavailable:
+    def _unavailable(self, why: str) -> Unavailable:
         logger.warning("call to %s failed: %s", self.role_name, why)
-        return ServiceUnavailable(
+        return Unavailable(
             f"The {self.role_name} service is unavailable ({why}); nothing was written. Try again shortly.",
-            f"{self.role_name}_unavailable",
+            ErrorCode.unavailable(self.role_name),
         )
 
 

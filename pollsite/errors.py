@@ -3,9 +3,11 @@
     {"error": {"status": 409, "code": "already_voted", "message": "...", "details": {...}},
      "request_id": "..."}
 
-Raised API exceptions, Django's own 404/403/400 and database outages all come out in
-that shape through :func:`exception_handler` (DRF) and the ``handler*`` views (plain
-Django paths). Unknown errors stay 500, without a traceback in the body.
+Domain errors (:mod:`pollsite.exceptions`, raised by services and selectors), raised API
+exceptions, Django's own 404/403/400 and database outages all come out in that shape
+through :func:`exception_handler` (DRF) and the ``handler*`` views (plain Django paths):
+this module is the one place that maps errors to HTTP. Unknown errors stay 500, without
+a traceback in the body.
 """
 
 import logging
@@ -16,6 +18,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from pollsite import exceptions as domain
+from pollsite.exceptions import ErrorCode
 from pollsite.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -23,19 +27,19 @@ logger = logging.getLogger(__name__)
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
+    default_code = ErrorCode.CONFLICT
     default_detail = "The request conflicts with the current state."
 
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "service_unavailable"
+    default_code = ErrorCode.SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable; nothing was written."
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
+    default_code = ErrorCode.PAYLOAD_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."
 
 
@@ -46,8 +50,22 @@ def error_body(status_code: int, code: str, message: str, details=None) -> dict:
     return {"error": error, "request_id": current_request_id()}
 
 
+#: Each domain error's HTTP status, by its class.
+DOMAIN_STATUS = {
+    domain.NotFound: exceptions.NotFound,
+    domain.NotAllowed: exceptions.PermissionDenied,
+    domain.Conflict: Conflict,
+    domain.Unavailable: ServiceUnavailable,
+}
+
+
 def _translate(exc):
     """Map exceptions that are not DRF's own to the API exception that describes them."""
+    if isinstance(exc, domain.Invalid):
+        return exceptions.ValidationError(exc.fields, exc.code)
+    if isinstance(exc, domain.DomainError):
+        api_exception = next(DOMAIN_STATUS[kind] for kind in type(exc).__mro__ if kind in DOMAIN_STATUS)
+        return api_exception(exc.message, exc.code)
     if isinstance(exc, Http404):
         return exceptions.NotFound(str(exc) or None)
     if isinstance(exc, PermissionDenied):
@@ -56,7 +74,7 @@ def _translate(exc):
         return PayloadTooLarge()
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
-        return ServiceUnavailable("The database is unavailable; nothing was written. Try again shortly.", "database_unavailable")
+        return ServiceUnavailable("The database is unavailable; nothing was written. Try again shortly.", ErrorCode.DATABASE_UNAVAILABLE)
     return exc
 
 
@@ -66,9 +84,9 @@ def exception_handler(exc, context):
         return None  # unknown: Django answers 500 (handler500) and logs the traceback
     if isinstance(exc.detail, dict):
         message, details = "The request is invalid.", exc.detail
-        code = exc.default_code if not isinstance(exc, exceptions.ValidationError) else "invalid"
+        code = exc.default_code if not isinstance(exc, exceptions.ValidationError) else ErrorCode.INVALID
     elif isinstance(exc.detail, list):
-        message, details, code = " ".join(str(item) for item in exc.detail), {"non_field_errors": exc.detail}, "invalid"
+        message, details, code = " ".join(str(item) for item in exc.detail), {"non_field_errors": exc.detail}, ErrorCode.INVALID
     else:
         message, details, code = str(exc.detail), None, getattr(exc.detail, "code", exc.default_code)
     headers = {}
@@ -84,16 +102,16 @@ def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
 
 
 def handler400(request, exception=None):
-    return _json_error(400, "bad_request", "The request is malformed.")
+    return _json_error(400, ErrorCode.BAD_REQUEST, "The request is malformed.")
 
 
 def handler403(request, exception=None):
-    return _json_error(403, "permission_denied", "You do not have permission to do this.")
+    return _json_error(403, ErrorCode.PERMISSION_DENIED, "You do not have permission to do this.")
 
 
 def handler404(request, exception=None):
-    return _json_error(404, "not_found", f"Nothing is served at {request.path}.")
+    return _json_error(404, ErrorCode.NOT_FOUND, f"Nothing is served at {request.path}.")
 
 
 def handler500(request):
-    return _json_error(500, "server_error", "Internal error; it has been logged with this request id.")
+    return _json_error(500, ErrorCode.SERVER_ERROR, "Internal error; it has been logged with this request id.")

@@ -36,16 +36,23 @@ VOTES_REFUSED = Counter("pollsite_votes_refused", "Vote casts refused, by the er
 EVENTS_PUBLISHED = Counter("pollsite_events_published", "Events the relay published to the broker.", ["event_type"])
 EVENTS_CONSUMED = Counter(
     "pollsite_events_consumed",
-    "Events the consumer took from the broker, by outcome (applied, ignored, duplicate, failed).",
+    "Messages the consumer took, by outcome (applied, ignored, duplicate, retrying, dead_lettered).",
     ["event_type", "outcome"],
 )
-EVENTS_FAILED = Counter(
-    "pollsite_events_failed",
-    "Events the consumer gave up on: a handler that kept failing (handler) or a malformed envelope (malformed).",
-    ["event_type", "reason"],
+EVENTS_DEAD_LETTERED = Counter(
+    "pollsite_events_dead_lettered",
+    "Messages the consumer set aside in its dead-letter store, by reason (manage.py dead_letters).",
+    ["reason"],
 )
 EVENT_HANDLER_ERRORS = Counter(
-    "pollsite_event_handler_errors", "Failed attempts to apply an event (each is retried until it is given up).", ["event_type"]
+    "pollsite_event_handler_errors",
+    "Failed attempts to apply an event (retried with back-off, then dead-lettered).",
+    ["event_type"],
+)
+
+RATE_LIMIT_STORE_ERRORS = Counter(
+    "pollsite_rate_limit_store_errors",
+    "Requests let through unlimited because the rate-limit store (Redis) did not answer (limits fail open).",
 )
 
 

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from apps.choice.models import Choice
+from pollsite.exceptions import get_or_not_found
 
 
 def choice_list(*, poll_id: int) -> QuerySet[Choice]:
@@ -9,4 +9,4 @@ def choice_list(*, poll_id: int) -> QuerySet[Choice]:
 
 
 def choice_get(*, choice_id: int) -> Choice:
-    return get_object_or_404(Choice, pk=choice_id)
+    return get_or_not_found(Choice, pk=choice_id)

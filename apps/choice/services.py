@@ -2,39 +2,38 @@
 
 Changing a poll's choices needs an answer now from the polls role (does the poll
 exist, is it open, is the caller its creator), so that is a synchronous call; if
-polls is down the call raises ServiceUnavailable (503) before anything is written.
+polls is down the call raises Unavailable (503) before anything is written.
 """
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import NotFound, PermissionDenied
 
 from apps.choice.models import Choice
 from pollsite.client import service_client
-from pollsite.errors import Conflict
+from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, PollStatus
 from pollsite.events.outbox import event_record
+from pollsite.exceptions import Conflict, ErrorCode, NotAllowed, NotFound, get_or_not_found
 
 #: Most choices a poll may have.
 MAX_CHOICES_PER_POLL = 50
 
 
-def _payload(choice: Choice) -> dict:
-    return {"choice_id": choice.pk, "poll_id": choice.poll_id, "text": choice.text, "order": choice.order}
+def _payload(choice: Choice) -> ChoiceSnapshot:
+    return ChoiceSnapshot(choice_id=choice.pk, poll_id=choice.poll_id, text=choice.text, order=choice.order)
 
 
 def _require_open_poll_of(*, poll_id: int, actor: str) -> None:
     poll = service_client("polls").get_json(f"polls/{poll_id}/")
     if poll is None:
-        raise NotFound(f"Poll {poll_id} does not exist.", "poll_not_found")
+        raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
     if poll["creator"] != actor:
-        raise PermissionDenied("Only the poll's creator may change its choices.", "not_poll_creator")
-    if poll["status"] != "open":
-        raise Conflict(f"Poll {poll_id} is closed; its choices can no longer change.", "poll_closed")
+        raise NotAllowed("Only the poll's creator may change its choices.", ErrorCode.NOT_POLL_CREATOR)
+    if poll["status"] != PollStatus.OPEN:
+        raise Conflict(f"Poll {poll_id} is closed; its choices can no longer change.", ErrorCode.POLL_CLOSED)
 
 
 def _duplicate(exc: IntegrityError) -> Conflict:
-    return Conflict("The poll already has a choice with this text or this order.", "duplicate_choice")
+    return Conflict("The poll already has a choice with this text or this order.", ErrorCode.DUPLICATE_CHOICE)
 
 
 def choice_create(*, poll_id: int, actor: str, text: str, order: int | None = None) -> Choice:
@@ -43,7 +42,7 @@ def choice_create(*, poll_id: int, actor: str, text: str, order: int | None = No
         with transaction.atomic():
             existing = Choice.objects.select_for_update().filter(poll_id=poll_id)
             if existing.count() >= MAX_CHOICES_PER_POLL:
-                raise Conflict(f"A poll has at most {MAX_CHOICES_PER_POLL} choices.", "too_many_choices")
+                raise Conflict(f"A poll has at most {MAX_CHOICES_PER_POLL} choices.", ErrorCode.TOO_MANY_CHOICES)
             if order is None:
                 order = (existing.aggregate(top=Max("order"))["top"] or 0) + 1
             choice = Choice.objects.create(poll_id=poll_id, text=text, order=order)
@@ -54,11 +53,11 @@ def choice_create(*, poll_id: int, actor: str, text: str, order: int | None = No
 
 
 def choice_update(*, choice_id: int, actor: str, text: str | None = None, order: int | None = None) -> Choice:
-    choice = get_object_or_404(Choice, pk=choice_id)
+    choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
     try:
         with transaction.atomic():
-            choice = get_object_or_404(Choice.objects.select_for_update(), pk=choice_id)
+            choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
             if text is not None:
                 choice.text = text
             if order is not None:
@@ -71,12 +70,12 @@ def choice_update(*, choice_id: int, actor: str, text: str | None = None, order:
 
 
 def choice_delete(*, choice_id: int, actor: str) -> None:
-    choice = get_object_or_404(Choice, pk=choice_id)
+    choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
     with transaction.atomic():
         deleted, _ = Choice.objects.filter(pk=choice_id).delete()
         if deleted:
-            event_record(event_type="choice.deleted", payload={"choice_id": choice_id, "poll_id": choice.poll_id})
+            event_record(event_type="choice.deleted", payload=ChoiceDeleted(choice_id=choice_id, poll_id=choice.poll_id))
 
 
 @transaction.atomic

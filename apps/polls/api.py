@@ -13,6 +13,7 @@ from apps.polls.serializers import (
     PollOutputSerializer,
     PollUpdateSerializer,
 )
+from pollsite.throttling import ComposedReadsPerClient, OneTripThrottling, ReadsPerClient
 
 
 class PollListCreateApi(GenericAPIView):
@@ -61,10 +62,11 @@ class PollCloseApi(GenericAPIView):
         return Response(PollOutputSerializer(poll).data)
 
 
-class PollOverviewApi(GenericAPIView):
+class PollOverviewApi(OneTripThrottling, GenericAPIView):
     """A poll with its choices and its current results, in one response."""
 
     serializer_class = PollOutputSerializer
+    throttle_classes = [ReadsPerClient, ComposedReadsPerClient]  # it fans out to two roles
 
     @extend_schema(parameters=[OpenApiParameter("poll_id", int, OpenApiParameter.PATH)], responses=dict)
     def get(self, request, poll_id: int):

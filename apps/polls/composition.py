@@ -6,9 +6,8 @@ their roles. When one of those is down the response still comes, with that part
 ``null`` and named in ``missing`` so a client can tell "no choices" from "unknown".
 """
 
-from rest_framework.exceptions import APIException
-
 from pollsite.client import service_client
+from pollsite.exceptions import Unavailable
 
 
 def poll_overview(*, poll, poll_data: dict) -> dict:
@@ -20,8 +19,8 @@ def poll_overview(*, poll, poll_data: dict) -> dict:
     for part, (role, path) in parts.items():
         try:
             body = service_client(role).get_json(path)
-        except APIException as exc:
-            overview["missing"].append({"part": part, "role": role, "reason": str(exc.detail)})
+        except Unavailable as exc:
+            overview["missing"].append({"part": part, "role": role, "reason": exc.message})
             continue
         if body is None:
             overview["missing"].append({"part": part, "role": role, "reason": f"the {role} role does not know this poll (yet)"})

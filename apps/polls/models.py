@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from pollsite.events.contract import PollStatus
+
 
 class PollQuerySet(models.QuerySet):
     def open(self):
@@ -14,9 +16,8 @@ class PollQuerySet(models.QuerySet):
 class Poll(models.Model):
     """A question put by its creator (the subject of the token that created it)."""
 
-    class Status(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
+    #: The status vocabulary is the contract's, shared with the other roles.
+    Status = PollStatus
 
     question = models.CharField(max_length=200)
     creator = models.CharField(max_length=150, db_index=True)
@@ -34,7 +35,7 @@ class Poll(models.Model):
     def __str__(self) -> str:
         return self.question
 
-    def status_at(self, moment) -> str:
+    def status_at(self, moment) -> PollStatus:
         """A poll past its closing time is closed, whether or not anyone closed it yet."""
         if self.closed_at is not None or (self.closes_at is not None and self.closes_at <= moment):
             return self.Status.CLOSED

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from apps.polls.models import Poll
+from pollsite.exceptions import get_or_not_found
 
 
 def poll_list(*, status: str | None = None) -> QuerySet[Poll]:
@@ -14,4 +14,4 @@ def poll_list(*, status: str | None = None) -> QuerySet[Poll]:
 
 
 def poll_get(*, poll_id: int) -> Poll:
-    return get_object_or_404(Poll, pk=poll_id)
+    return get_or_not_found(Poll, pk=poll_id)

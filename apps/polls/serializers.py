@@ -2,6 +2,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apps.polls.models import Poll
+from pollsite.events.contract import PollStatus
 
 
 class PollOutputSerializer(serializers.ModelSerializer):
@@ -31,4 +32,4 @@ class PollUpdateSerializer(serializers.Serializer):
 
 
 class PollListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Poll.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=[(status.value, status.name.title()) for status in PollStatus], required=False)

@@ -3,33 +3,32 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.polls.models import Poll
-from pollsite.errors import Conflict
+from pollsite.events.contract import PollDeleted, PollSnapshot
 from pollsite.events.outbox import event_record
+from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, get_or_not_found
 
 
-def _poll_payload(poll: Poll) -> dict:
-    return {
-        "poll_id": poll.pk,
-        "question": poll.question,
-        "creator": poll.creator,
-        "status": poll.status_at(timezone.now()),
-        "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
-    }
+def _poll_payload(poll: Poll) -> PollSnapshot:
+    return PollSnapshot(
+        poll_id=poll.pk,
+        question=poll.question,
+        creator=poll.creator,
+        status=poll.status_at(timezone.now()),
+        closes_at=poll.closes_at,
+    )
 
 
 def _require_creator(poll: Poll, actor: str, action: str) -> None:
     if poll.creator != actor:
-        raise PermissionDenied(f"Only the poll's creator may {action} it.", "not_poll_creator")
+        raise NotAllowed(f"Only the poll's creator may {action} it.", ErrorCode.NOT_POLL_CREATOR)
 
 
 def _require_future(closes_at: datetime | None) -> None:
     if closes_at is not None and closes_at <= timezone.now():
-        raise ValidationError({"closes_at": ["must be in the future"]})
+        raise Invalid({"closes_at": ["must be in the future"]})
 
 
 @transaction.atomic
@@ -42,10 +41,10 @@ def poll_create(*, question: str, creator: str, closes_at: datetime | None = Non
 
 @transaction.atomic
 def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes_at: datetime | None = None) -> Poll:
-    poll = get_object_or_404(Poll.objects.select_for_update(), pk=poll_id)
+    poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
     _require_creator(poll, actor, "change")
     if poll.status_at(timezone.now()) == Poll.Status.CLOSED:
-        raise Conflict("The poll is closed; it can no longer be changed.", "poll_closed")
+        raise Conflict("The poll is closed; it can no longer be changed.", ErrorCode.POLL_CLOSED)
     if question is not None:
         poll.question = question
     if closes_at is not None:
@@ -64,19 +63,19 @@ def _close(poll: Poll, closed_at: datetime) -> None:
 
 @transaction.atomic
 def poll_close(*, poll_id: int, actor: str) -> Poll:
-    poll = get_object_or_404(Poll.objects.select_for_update(), pk=poll_id)
+    poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
     _require_creator(poll, actor, "close")
     if poll.closed_at is not None:
-        raise Conflict("The poll is already closed.", "poll_closed")
+        raise Conflict("The poll is already closed.", ErrorCode.POLL_CLOSED)
     _close(poll, timezone.now())
     return poll
 
 
 @transaction.atomic
 def poll_delete(*, poll_id: int, actor: str) -> None:
-    poll = get_object_or_404(Poll.objects.select_for_update(), pk=poll_id)
+    poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
     _require_creator(poll, actor, "delete")
-    payload = {"poll_id": poll.pk}
+    payload = PollDeleted(poll_id=poll.pk)
     poll.delete()
     event_record(event_type="poll.deleted", payload=payload)
 

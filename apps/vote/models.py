@@ -4,7 +4,11 @@
 by a read-through call on a miss), so casting a vote needs neither role to be up.
 """
 
+from __future__ import annotations
+
 from django.db import models
+
+from pollsite.events.contract import PollStatus
 
 
 class KnownPoll(models.Model):
@@ -14,6 +18,11 @@ class KnownPoll(models.Model):
         OPEN = 0
         CLOSED = 1
         DELETED = 2
+
+        @classmethod
+        def of(cls, status: PollStatus) -> KnownPoll.Status:
+            """The read model's code for a status of the contract's vocabulary."""
+            return {PollStatus.OPEN: cls.OPEN, PollStatus.CLOSED: cls.CLOSED}[status]
 
     poll_id = models.BigIntegerField(primary_key=True)
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.OPEN)

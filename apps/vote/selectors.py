@@ -1,15 +1,14 @@
 from django.db.models import Sum
-from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import NotFound
 
 from apps.vote.models import KnownChoice, KnownPoll, TallyShard, Vote
+from pollsite.exceptions import ErrorCode, NotFound, get_or_not_found
 
 
 def poll_results(*, poll_id: int) -> dict:
     """Votes per choice and in total; exact (tallies commit with the votes)."""
     poll = KnownPoll.objects.filter(poll_id=poll_id).exclude(status=KnownPoll.Status.DELETED).first()
     if poll is None:
-        raise NotFound(f"The vote service knows no poll {poll_id}.", "poll_not_found")
+        raise NotFound(f"The vote service knows no poll {poll_id}.", ErrorCode.POLL_NOT_FOUND)
     counts = dict(
         TallyShard.objects.filter(poll_id=poll_id).values("choice_id").annotate(votes=Sum("count")).values_list("choice_id", "votes")
     )
@@ -19,4 +18,4 @@ def poll_results(*, poll_id: int) -> dict:
 
 
 def vote_of_voter(*, poll_id: int, voter: str) -> Vote:
-    return get_object_or_404(Vote, poll_id=poll_id, voter=voter)
+    return get_or_not_found(Vote, poll_id=poll_id, voter=voter)

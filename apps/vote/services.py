@@ -13,13 +13,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import NotFound, ValidationError
 
 from apps.vote.models import KnownChoice, KnownPoll, TallyShard, Vote
 from pollsite.client import service_client
-from pollsite.errors import Conflict
-
-POLL_STATUS = {"open": KnownPoll.Status.OPEN, "closed": KnownPoll.Status.CLOSED}
+from pollsite.events.contract import PollStatus
+from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotFound
 
 
 def _shard_count() -> int:
@@ -47,25 +45,25 @@ def _learn_from_roles(*, poll_id: int, choice_id: int) -> None:
     if not KnownChoice.objects.filter(choice_id=choice_id).exists():
         choice = service_client("choice").get_json(f"choices/{choice_id}/")
         if choice is None:
-            raise ValidationError({"choice_id": [f"Choice {choice_id} does not exist."]}, "choice_not_found")
+            raise Invalid({"choice_id": [f"Choice {choice_id} does not exist."]}, ErrorCode.CHOICE_NOT_FOUND)
         KnownChoice.objects.get_or_create(choice_id=choice_id, defaults={"poll_id": choice["poll_id"]})
     if not KnownPoll.objects.filter(poll_id=poll_id).exists():
         poll = service_client("polls").get_json(f"polls/{poll_id}/")
         if poll is None:
-            raise NotFound(f"Poll {poll_id} does not exist.", "poll_not_found")
-        known_poll_apply(poll_id=poll_id, status=POLL_STATUS[poll["status"]], closes_at=poll["closes_at"])
+            raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
+        known_poll_apply(poll_id=poll_id, status=KnownPoll.Status.of(PollStatus(poll["status"])), closes_at=poll["closes_at"])
 
 
 def _check_votable(row, *, poll_id: int, choice_id: int) -> None:
     choice_poll_id, choice_deleted, poll_status, closes_at = row
     if poll_status == KnownPoll.Status.DELETED:
-        raise NotFound(f"Poll {poll_id} does not exist.", "poll_not_found")
+        raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
     if choice_deleted:
-        raise ValidationError({"choice_id": [f"Choice {choice_id} does not exist."]}, "choice_not_found")
+        raise Invalid({"choice_id": [f"Choice {choice_id} does not exist."]}, ErrorCode.CHOICE_NOT_FOUND)
     if choice_poll_id != poll_id:
-        raise ValidationError({"choice_id": [f"Choice {choice_id} is not a choice of poll {poll_id}."]}, "choice_not_in_poll")
+        raise Invalid({"choice_id": [f"Choice {choice_id} is not a choice of poll {poll_id}."]}, ErrorCode.CHOICE_NOT_IN_POLL)
     if poll_status == KnownPoll.Status.CLOSED or (closes_at is not None and closes_at <= timezone.now()):
-        raise Conflict(f"Poll {poll_id} is closed; it takes no more votes.", "poll_closed")
+        raise Conflict(f"Poll {poll_id} is closed; it takes no more votes.", ErrorCode.POLL_CLOSED)
 
 
 def vote_cast(*, poll_id: int, choice_id: int, voter: str) -> Vote:
@@ -81,10 +79,10 @@ def vote_cast(*, poll_id: int, choice_id: int, voter: str) -> Vote:
             vote = _vote_insert(poll_id=poll_id, choice_id=choice_id, voter=voter)
     except IntegrityError:
         if Vote.objects.filter(poll_id=poll_id, voter=voter).exists():
-            raise Conflict(f"{voter} has already voted in poll {poll_id}.", "already_voted") from None
+            raise Conflict(f"{voter} has already voted in poll {poll_id}.", ErrorCode.ALREADY_VOTED) from None
         raise
     if vote is None:  # learned, yet still unknown: the two roles disagree for now
-        raise Conflict(f"Choice {choice_id} and poll {poll_id} are not known together yet; try again.", "not_yet_known")
+        raise Conflict(f"Choice {choice_id} and poll {poll_id} are not known together yet; try again.", ErrorCode.NOT_YET_KNOWN)
     return vote
 
 

@@ -1,140 +1,146 @@
 """The consumer: applies each event at most once, in the same transaction as its effect.
 
-A consuming role's app provides ``handlers.py`` with ``HANDLERS``: a map from event
-type (``polls.poll.closed``) to a function taking the payload. The event id goes into
-the inbox in the handler's transaction, so a redelivery finds it and changes nothing.
-The message is acknowledged only after that transaction committed: a consumer killed
-mid-stream leaves the message unacknowledged and the broker delivers it again.
+A consuming role's app provides ``handlers.py`` with ``HANDLERS``: a map from event key
+(``polls.poll.closed``) to a function taking the typed payload of that event
+(:mod:`pollsite.events.contract`). Every message is first checked
+(:func:`pollsite.events.trust.delivery_verify`); one that fails is dead-lettered at once.
+The event id goes into the inbox in the handler's transaction, so a redelivery changes
+nothing. A handler that raises is recorded for a retry with back-off and the message
+acknowledged, so the queue moves on; due retries run between messages. The message is
+acknowledged only after its inbox row or dead-letter row committed: a consumer killed
+mid-stream leaves it unacknowledged and the broker delivers it again.
 """
+
+from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from importlib import import_module
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.utils.dateparse import parse_datetime
 from kombu import Consumer
 
+from pollsite.events import deadletters
 from pollsite.events.broker import role_queue
+from pollsite.events.contract import Model
+from pollsite.events.trust import Delivery, Event, Refused, delivery_verify
 from pollsite.events.worker import Stopper, run_connected
-from pollsite.metrics import EVENT_HANDLER_ERRORS, EVENTS_CONSUMED, EVENTS_FAILED
-from pollsite.models import InboxEvent
+from pollsite.metrics import EVENT_HANDLER_ERRORS, EVENTS_CONSUMED
+from pollsite.models import DeadLetter, InboxEvent
 from pollsite.request_context import request_id_var
 from pollsite.roles import get_role
 
 logger = logging.getLogger("pollsite.events.consumer")
 
-Handler = Callable[[dict], None]
+Handler = Callable[[Model], None]
 
-#: A handler that raised this many times in a row is recorded as failed and skipped.
-MAX_ATTEMPTS = 5
+#: How often, at most, the consumer looks for retries that are due.
+RETRY_CHECK_SECONDS = 0.5
 
 
 def role_handlers(role_name: str) -> dict[str, Handler]:
     return import_module(f"{get_role(role_name).app}.handlers").HANDLERS
 
 
-def event_apply(*, event: dict, handlers: dict[str, Handler]) -> str:
-    """Apply one event envelope once; the inbox outcome (``applied``, ``ignored``, or ``duplicate``)."""
-    key = f"{event['producer']}.{event['type']}"
-    handler = handlers.get(key)
+def event_apply(*, event: Event, handlers: dict[str, Handler]) -> str:
+    """Apply one checked event once; the inbox outcome (``applied``, ``ignored``, or ``duplicate``)."""
+    envelope = event.envelope
+    handler = handlers.get(event.declaration.key)
     try:
         with transaction.atomic():
             InboxEvent.objects.create(
-                event_id=event["id"],
-                event_type=event["type"],
-                producer=event["producer"],
-                request_id=event.get("request_id", ""),
-                occurred_at=parse_datetime(event["occurred_at"]),
+                event_id=envelope.id,
+                event_type=envelope.type,
+                producer=envelope.producer,
+                request_id=envelope.request_id,
+                occurred_at=envelope.occurred_at,
                 outcome=InboxEvent.Outcome.APPLIED if handler else InboxEvent.Outcome.IGNORED,
             )
             if handler:
-                handler(event["payload"])
+                handler(event.payload)
     except IntegrityError:
-        if InboxEvent.objects.filter(event_id=event["id"]).exists():
+        if InboxEvent.objects.filter(event_id=envelope.id).exists():
             return "duplicate"
         raise
     return "applied" if handler else "ignored"
-
-
-ENVELOPE_FIELDS = {"id": str, "type": str, "version": int, "occurred_at": str, "producer": str, "payload": dict}
-
-
-def envelope_problem(body) -> str | None:
-    """Why this message is not a well-formed event envelope, or None."""
-    if not isinstance(body, dict):
-        return f"body is {type(body).__name__}, not an object"
-    for name, kind in ENVELOPE_FIELDS.items():
-        if not isinstance(body.get(name), kind):
-            return f"field {name!r} missing or not {kind.__name__}"
-    try:
-        uuid.UUID(body["id"])
-    except ValueError:
-        return "field 'id' is not a UUID"
-    if parse_datetime(body["occurred_at"]) is None:
-        return "field 'occurred_at' is not a timestamp"
-    return None
-
-
-def event_record_failure(*, event: dict, error: str) -> None:
-    InboxEvent.objects.get_or_create(
-        event_id=event["id"],
-        defaults={
-            "event_type": event["type"],
-            "producer": event["producer"],
-            "request_id": event.get("request_id", ""),
-            "occurred_at": parse_datetime(event["occurred_at"]),
-            "outcome": InboxEvent.Outcome.FAILED,
-            "error": error[:5000],
-        },
-    )
 
 
 class EventConsumer:
     def __init__(self, role_name: str):
         self.role_name = role_name
         self.handlers = role_handlers(role_name)
-        self.failures: dict[str, int] = {}
+        self.next_retry_check = 0.0
 
-    def on_message(self, body: dict, message) -> None:
-        problem = envelope_problem(body)
-        if problem:  # not an event we could ever apply: redelivering it would not help
-            EVENTS_FAILED.labels(event_type="", reason="malformed").inc()
-            logger.error("malformed event rejected: %s", problem, extra={"event_id": str(body.get("id")) if isinstance(body, dict) else ""})
-            message.reject()
-            return
-        token = request_id_var.set(body.get("request_id") or "")
+    def on_message(self, message) -> None:
+        """Check, apply or set aside one message, then acknowledge it. Raises only on a database outage."""
         try:
-            outcome = event_apply(event=body, handlers=self.handlers)
+            delivery = Delivery.from_message(message)
+        except Exception as exc:  # a message kombu could hand over but not describe: keep what we can
+            logger.exception("unreadable message")
+            delivery = Delivery(body=b"", properties={"unreadable": f"{exc.__class__.__name__}: {exc}"})
+        outcome, event_key = self.deliver(delivery)
+        message.ack()
+        EVENTS_CONSUMED.labels(event_type=event_key, outcome=outcome).inc()
+        self.retry_due()
+
+    def deliver(self, delivery: Delivery, *, letter: DeadLetter | None = None) -> tuple[str, str]:
+        """(outcome, event key). ``letter``: the stored row this delivery is a retry of."""
+        try:
+            event = delivery_verify(delivery, role=self.role_name)
+        except Refused as refusal:
+            logger.error("message dead-lettered: %s", refusal, extra={"routing_key": delivery.routing_key})
+            if letter is None:
+                deadletters.dead_letter_record(delivery=delivery, reason=refusal.reason, detail=refusal.detail)
+            else:
+                deadletters.dead_letter_failed_again(letter=letter, reason=refusal.reason, detail=refusal.detail)
+            return "dead_lettered", ""
+        envelope = event.envelope
+        token = request_id_var.set(envelope.request_id)
+        try:
+            outcome = event_apply(event=event, handlers=self.handlers)
         except (OperationalError, InterfaceError):
             raise  # the database, not the event: unacknowledged, redelivered after reconnecting
-        except Exception as exc:  # the handler failed: retry a few times, then record it as failed
-            connection.close_if_unusable_or_obsolete()
-            attempts = self.failures[body["id"]] = self.failures.get(body["id"], 0) + 1
-            EVENT_HANDLER_ERRORS.labels(event_type=f"{body['producer']}.{body['type']}").inc()
-            logger.exception(
-                "event failed (attempt %d of %d)",
-                attempts,
-                MAX_ATTEMPTS,
-                extra={"event_id": body.get("id"), "event_type": body.get("type")},
-            )
-            if attempts < MAX_ATTEMPTS:
-                time.sleep(min(0.2 * 2**attempts, 5))
-                message.requeue()
-                return
-            event_record_failure(event=body, error=f"{exc.__class__.__name__}: {exc}")
-            EVENTS_FAILED.labels(event_type=f"{body['producer']}.{body['type']}", reason="handler").inc()
-            outcome = "failed"
+        except Exception as exc:  # a bug or an unexpected state: retry later, without holding the queue
+            if not connection.in_atomic_block:  # a retry runs inside the batch's transaction
+                connection.close_if_unusable_or_obsolete()
+            EVENT_HANDLER_ERRORS.labels(event_type=event.declaration.key).inc()
+            logger.exception("event failed", extra={"event_id": str(envelope.id), "event_type": envelope.type})
+            detail = f"{exc.__class__.__name__}: {exc}"
+            if letter is None:
+                deadletters.dead_letter_record(
+                    delivery=delivery,
+                    reason=DeadLetter.Reason.HANDLER_ERROR,
+                    detail=detail,
+                    state=DeadLetter.State.RETRYING,
+                    event_id=str(envelope.id),
+                    event_type=event.declaration.key,
+                )
+            else:
+                deadletters.dead_letter_failed_again(letter=letter, reason=DeadLetter.Reason.HANDLER_ERROR, detail=detail)
+            return "retrying", event.declaration.key
         finally:
             request_id_var.reset(token)
-        self.failures.pop(body["id"], None)
-        message.ack()
-        EVENTS_CONSUMED.labels(event_type=f"{body['producer']}.{body['type']}", outcome=outcome).inc()
+        if letter is not None:
+            letter.delete()
         logger.info(
-            "event %s", outcome, extra={"event_id": body["id"], "event_type": body["type"], "request_id": body.get("request_id", "")}
+            "event %s", outcome, extra={"event_id": str(envelope.id), "event_type": envelope.type, "request_id": envelope.request_id}
         )
+        return outcome, event.declaration.key
+
+    def retry_due(self, *, force: bool = False) -> int:
+        """Apply the stored retries that are due (at most every RETRY_CHECK_SECONDS); how many were tried."""
+        now = time.monotonic()
+        if not force and now < self.next_retry_check:
+            return 0
+        self.next_retry_check = now + RETRY_CHECK_SECONDS
+        with transaction.atomic():
+            due = deadletters.dead_letters_due()
+            for letter in due:
+                outcome, event_key = self.deliver(deadletters.dead_letter_delivery(letter), letter=letter)
+                EVENTS_CONSUMED.labels(event_type=event_key, outcome=outcome).inc()
+        return len(due)
 
     def run(self, *, stopper: Stopper | None = None, idle_exit_seconds: float | None = None) -> None:
         """Consume until stopped (``idle_exit_seconds``: or until the queue stayed empty that long)."""
@@ -142,15 +148,17 @@ class EventConsumer:
 
         def session(conn) -> None:
             queue = role_queue(self.role_name)
-            with Consumer(conn, queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=1):
+            with Consumer(conn, queues=[queue], on_message=self.on_message, prefetch_count=settings.EVENTS_PREFETCH):
                 logger.info("consumer connected", extra={"queue": queue.name})
                 idle_since = time.monotonic()
                 while not stopper.stopped:
                     try:
-                        conn.drain_events(timeout=1)
+                        conn.drain_events(timeout=RETRY_CHECK_SECONDS)
                         idle_since = time.monotonic()
                     except TimeoutError:
-                        if idle_exit_seconds is not None and time.monotonic() - idle_since > idle_exit_seconds:
+                        if self.retry_due():
+                            idle_since = time.monotonic()
+                        elif idle_exit_seconds is not None and time.monotonic() - idle_since > idle_exit_seconds:
                             return
                         conn.heartbeat_check()
 

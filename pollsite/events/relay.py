@@ -23,8 +23,12 @@ from pollsite.models import OutboxEvent
 logger = logging.getLogger("pollsite.events.relay")
 
 
-def outbox_publish_batch(*, producer: Producer, limit: int) -> int:
-    """Publish up to ``limit`` unpublished events; the number published."""
+def outbox_publish_batch(*, producer: Producer, limit: int, user_id: str | None = None) -> int:
+    """Publish up to ``limit`` unpublished events; the number published.
+
+    ``user_id``: the broker user of the connection. RabbitMQ refuses a message whose
+    ``user_id`` is not the connection's user, so consumers can trust it (pollsite.events.trust).
+    """
     with transaction.atomic():
         pending = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
         if connection.features.has_select_for_update_skip_locked:
@@ -41,6 +45,7 @@ def outbox_publish_batch(*, producer: Producer, limit: int) -> int:
                 message_id=str(event.event_id),
                 headers={"x-request-id": event.request_id},
                 retry=False,
+                **({"user_id": user_id} if user_id else {}),
             )
             published.append(event.pk)
         if published:
@@ -61,9 +66,10 @@ def relay_run(*, once: bool = False, stopper: Stopper | None = None) -> None:
         channel = conn.channel()
         declare_topology(channel)
         producer = Producer(channel)
+        user_id = conn.userid if conn.transport_cls not in ("filesystem", "memory") else None
         logger.info("relay connected", extra={"broker": conn.as_uri()})
         while not stopper.stopped:
-            count = outbox_publish_batch(producer=producer, limit=settings.EVENTS_RELAY_BATCH)
+            count = outbox_publish_batch(producer=producer, limit=settings.EVENTS_RELAY_BATCH, user_id=user_id)
             if count == 0:
                 if once:
                     return

@@ -5,8 +5,8 @@ import requests
 from rest_framework.test import APIClient
 
 from apps.choice.models import Choice
-from pollsite.events.consumer import event_apply, role_handlers
 from pollsite.models import OutboxEvent
+from tests.support import events
 from tests.support.api import client_for, faked_roles
 
 API = "/choice/api/v1/"
@@ -109,16 +109,7 @@ def test_poll_deleted_event_removes_its_choices_once(fake_polls):
     poll_answer(fake_polls)
     add(client_for(), "Tea")
     add(client_for(), "Coffee")
-    event = {
-        "id": "6f1c1f7e-0000-4000-8000-000000000001",
-        "type": "poll.deleted",
-        "version": 1,
-        "occurred_at": "2026-11-23T10:00:00+00:00",
-        "producer": "polls",
-        "request_id": "r1",
-        "payload": {"poll_id": 7},
-    }
-    handlers = role_handlers("choice")
-    assert event_apply(event=event, handlers=handlers) == "applied"
+    event_id = "6f1c1f7e-0000-4000-8000-000000000001"
+    assert events.deliver("choice", "polls", "poll.deleted", {"poll_id": 7}, event_id=event_id) == "applied"
     assert not Choice.objects.exists()
-    assert event_apply(event=event, handlers=handlers) == "duplicate"
+    assert events.deliver("choice", "polls", "poll.deleted", {"poll_id": 7}, event_id=event_id) == "duplicate"

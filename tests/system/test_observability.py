@@ -17,6 +17,7 @@ import requests
 from pollsite.roles import ROLES
 from tests.support.services import require
 from tests.support.stack import ROOT, Stack, free_port, wait_for
+from tests.support.wire import wire_event
 from tests.system.observability import json_lines, scrape, value, with_request_id
 
 pytestmark = pytest.mark.stack
@@ -230,16 +231,19 @@ def test_domain_metrics(observed_stack):
         what="consumed",
     )
 
-    # A malformed message is given up at once; an event whose handler keeps failing is
-    # retried, then given up. Both are counted.
+    # An invalid message is dead-lettered at once; an event whose handler keeps failing is
+    # retried, then dead-lettered. Both are counted.
     failed = _publish_failing_events(s)
-    assert failed["malformed"] == 1
-    assert failed["handler"] == 1
-    assert failed["handler_errors"] == 5  # MAX_ATTEMPTS
+    assert failed["invalid_envelope"] == 1
+    assert failed["handler_error"] == 1
+    assert failed["handler_errors"] == 5  # EVENTS_MAX_ATTEMPTS
+
+
+FAULTY_CHOICES = 900_000
 
 
 def _publish_failing_events(s: Stack) -> dict:
-    """Publish one malformed message and one event vote's handler cannot apply; the counters' increase."""
+    """Publish one message that is no event and one event vote's handler cannot apply; the counters' increase."""
     from kombu import Connection
 
     _, port = s.worker_metrics["vote-consumer"]
@@ -247,25 +251,21 @@ def _publish_failing_events(s: Stack) -> dict:
     def counts() -> dict:
         samples = scrape(port)
         return {
-            "malformed": value(samples, "pollsite_events_failed_total", reason="malformed"),
-            "handler": value(samples, "pollsite_events_failed_total", reason="handler", event_type="choice.choice.created"),
+            "invalid_envelope": value(samples, "pollsite_events_dead_lettered_total", reason="invalid_envelope"),
+            "handler_error": value(samples, "pollsite_events_dead_lettered_total", reason="handler_error"),
             "handler_errors": value(samples, "pollsite_event_handler_errors_total", event_type="choice.choice.created"),
         }
 
     before = counts()
-    broken = {
-        "id": str(uuid.uuid4()),
-        "type": "choice.created",
-        "version": 1,
-        "occurred_at": "2026-01-01T00:00:00+00:00",
-        "producer": "choice",
-        "payload": {"choice_id": "not-a-number"},  # no poll_id: the handler raises every time
-    }
+    if not s.query("vote", "SELECT 1 FROM pg_trigger WHERE tgname = 'injected_fault'"):
+        s.inject_fault("vote", "vote_knownchoice", column="choice_id", at_least=FAULTY_CHOICES)
+    choice_id = FAULTY_CHOICES + len(s.query("vote", "SELECT 1 FROM pollsite_deadletter"))
+    failing = wire_event("choice", "choice.created", {"choice_id": choice_id, "poll_id": 1, "text": "x", "order": 1})
     with Connection(s.broker_url) as conn:
         producer = conn.Producer()
-        for body, key in (({"not": "an event"}, "polls.poll.created"), (broken, "choice.choice.created")):
-            producer.publish(body, exchange=f"{s.namespace}.events", routing_key=key, serializer="json", retry=False)
-    wait_for(lambda: counts()["handler"] > before["handler"], timeout=60, what="the failing event given up")
+        for body, key in (({"not": "an event"}, "polls.poll.created"), (failing, "choice.choice.created")):
+            producer.publish(body, exchange=f"{s.namespace}.events", routing_key=key, serializer="json", user_id=conn.userid)
+    wait_for(lambda: counts()["handler_error"] > before["handler_error"], timeout=60, what="the failing event dead-lettered")
     after = counts()
     return {key: after[key] - before[key] for key in after}
 

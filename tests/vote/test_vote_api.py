@@ -9,8 +9,8 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.vote.models import KnownPoll, TallyShard, Vote
-from pollsite.events.consumer import event_apply, role_handlers
-from pollsite.models import InboxEvent
+from pollsite.models import DeadLetter, InboxEvent
+from tests.support import events
 from tests.support.api import client_for, faked_roles
 
 API = "/vote/api/v1/"
@@ -29,16 +29,7 @@ def other_roles():
 
 
 def deliver(producer: str, event_type: str, payload: dict, event_id: str | None = None) -> str:
-    event = {
-        "id": event_id or str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": "2026-11-23T10:00:00+00:00",
-        "producer": producer,
-        "request_id": f"req-{next(_ids)}",
-        "payload": payload,
-    }
-    return event_apply(event=event, handlers=role_handlers("vote"))
+    return events.deliver("vote", producer, event_type, payload, event_id=event_id)
 
 
 def open_poll(poll_id: int, choice_ids=(1, 2)):
@@ -143,9 +134,15 @@ def test_the_same_event_twice_changes_nothing():
     assert InboxEvent.objects.filter(event_id=event_id).count() == 1
 
 
-def test_unknown_event_types_are_recorded_as_ignored():
-    assert deliver("polls", "poll.renamed_in_v9", {"poll_id": 1}) == "ignored"
+def test_declared_events_vote_does_not_read_are_recorded_as_ignored():
+    assert deliver("choice", "choice.updated", {"choice_id": 1, "poll_id": 1}) == "ignored"
     assert InboxEvent.objects.get().outcome == "ignored"
+
+
+def test_undeclared_event_types_are_dead_lettered():
+    assert deliver("polls", "poll.renamed_in_v9", {"poll_id": 1}) == "dead_lettered"
+    assert not InboxEvent.objects.exists()
+    assert DeadLetter.objects.get().reason == "unknown_type"
 
 
 def test_read_through_on_a_miss_when_the_roles_are_up(other_roles):
@@ -187,40 +184,3 @@ def test_recount_rebuilds_tallies_from_votes():
     TallyShard.objects.update(count=999)  # corrupt them
     call_command("recount_results", "--poll", "1")
     assert results(1).json()["total"] == 5
-
-
-@pytest.mark.parametrize(
-    ("body", "problem"),
-    [
-        ([1, 2], "body is list"),
-        (
-            {"id": "x", "type": "poll.created", "version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "polls", "payload": {}},
-            "not a UUID",
-        ),
-        (
-            {"id": str(uuid.uuid4()), "type": "poll.created", "version": 1, "occurred_at": "soon", "producer": "polls", "payload": {}},
-            "not a timestamp",
-        ),
-        (
-            {"id": str(uuid.uuid4()), "type": "poll.created", "version": 1, "occurred_at": "2026-01-01T00:00:00Z", "producer": "polls"},
-            "'payload' missing",
-        ),
-    ],
-)
-def test_malformed_envelopes_are_rejected_not_retried(body, problem):
-    from pollsite.events.consumer import EventConsumer, envelope_problem
-
-    class Message:
-        rejected = acked = False
-
-        def reject(self):
-            self.rejected = True
-
-        def ack(self):
-            self.acked = True
-
-    assert problem in envelope_problem(body)
-    message = Message()
-    EventConsumer("vote").on_message(body, message)
-    assert message.rejected and not message.acked
-    assert not InboxEvent.objects.exists()

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pollsite.events.consumer import EventConsumer
 from pollsite.metrics import serve_worker_metrics
+from pollsite.probes import wait_until_migrated
 
 
 class Command(BaseCommand):
@@ -17,4 +18,5 @@ class Command(BaseCommand):
         if not settings.EVENTS_CONSUMES:
             raise CommandError(f"the {settings.ROLE} role consumes no events")
         serve_worker_metrics()
+        wait_until_migrated()
         EventConsumer(settings.ROLE).run(idle_exit_seconds=idle_exit)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pollsite.events.relay import relay_run
 from pollsite.metrics import serve_worker_metrics
+from pollsite.probes import wait_until_migrated
 
 
 class Command(BaseCommand):
@@ -15,4 +16,5 @@ class Command(BaseCommand):
         if not settings.EVENTS_PUBLISHES:
             raise CommandError(f"the {settings.ROLE} role publishes no events: it has no relay")
         serve_worker_metrics()
+        wait_until_migrated()
         relay_run(once=once)

@@ -38,7 +38,7 @@ RUN modules=$(/opt/venv/bin/python -c 'from pollsite.roles import ROLES; print(*
     && for module in $modules; do \
       DJANGO_SETTINGS_MODULE="$module" DJANGO_STATIC_ROOT=/app/staticfiles \
       DJANGO_SECRET_KEY=collectstatic-only DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=localhost \
-      JWT_SECRET=collectstatic-only POLLSITE_VAR_DIR=/tmp/var \
+      POLLSITE_VAR_DIR=/tmp/var \
       /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0 || exit 1; \
     done \
     && /opt/venv/bin/python -m compileall -q -j 0 /app

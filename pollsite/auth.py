@@ -7,11 +7,14 @@ cannot choose its own (``alg: none`` and algorithm swaps are refused).
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import authentication, exceptions
 
+from pollsite.exceptions import ErrorCode
 from pollsite.request_context import subject_var
 
 
@@ -28,26 +31,100 @@ class TokenUser:
         return self.subject
 
 
+#: Longest token accepted; anything longer is refused before it is parsed.
+TOKEN_MAX_LENGTH = 4096
+SUBJECT_MAX_LENGTH = 150
+
+
+def verification_configured() -> None:
+    """Stop a process that must verify tokens but holds no way to (pollsite.wsgi calls it)."""
+    if settings.JWT_KEY or (settings.JWT_JWKS_URL and not settings.JWT_ALGORITHM.startswith("HS")):
+        return
+    needs = "JWT_SECRET" if settings.JWT_ALGORITHM.startswith("HS") else "JWT_PUBLIC_KEY or JWT_JWKS_URL"
+    raise ImproperlyConfigured(f"this process verifies {settings.JWT_ALGORITHM} tokens: set {needs}")
+
+
+@cache
+def _jwks_client() -> jwt.PyJWKClient:
+    """The identity provider's keys, fetched once and kept (refetched for an unknown key id)."""
+    return jwt.PyJWKClient(settings.JWT_JWKS_URL, cache_keys=True, lifespan=3600, timeout=settings.SERVICE_CALL_TIMEOUT)
+
+
+def _verifying_key(token: str):
+    if settings.JWT_KEY or not settings.JWT_JWKS_URL:
+        return settings.JWT_KEY
+    try:
+        return _jwks_client().get_signing_key_from_jwt(token).key
+    except jwt.PyJWKClientConnectionError as exc:
+        raise IdentityProviderUnavailable() from exc
+    except jwt.PyJWKClientError as exc:  # no key with the token's kid, a malformed set
+        raise jwt.InvalidTokenError(str(exc)) from exc
+
+
+class IdentityProviderUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "The identity provider's keys cannot be fetched right now; try again shortly."
+    default_code = ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE
+
+
 def token_decode(token: str) -> dict:
-    """The token's claims, or ``jwt.InvalidTokenError`` saying what is wrong."""
-    return jwt.decode(
+    """The token's claims, each checked; ``jwt.InvalidTokenError`` saying what is wrong."""
+    if len(token) > TOKEN_MAX_LENGTH:
+        raise jwt.InvalidTokenError(f"longer than {TOKEN_MAX_LENGTH} characters")
+    claims = jwt.decode(
         token,
-        key=settings.JWT_KEY,
+        key=_verifying_key(token),
         algorithms=[settings.JWT_ALGORITHM],
         audience=settings.JWT_AUDIENCE,
         issuer=settings.JWT_ISSUER,
         leeway=settings.JWT_LEEWAY_SECONDS,
         options={"require": ["exp", "iat", "sub", "iss", "aud"]},
     )
+    token_claims_check(claims)
+    return claims
 
 
-def token_issue(*, subject: str, ttl: timedelta = timedelta(hours=1)) -> str:
-    """Mint a token (development and operations: ``manage.py issue_token``)."""
-    if not settings.JWT_SIGNING_KEY:
-        raise ValueError("no signing key configured: set JWT_SECRET (HS*) or JWT_PRIVATE_KEY (RS*/ES*)")
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def token_claims_check(claims: dict) -> None:
+    """Every claim pollsite reads, checked for type, length and characters, and the
+    token's lifetime against the configured maximum, so no odd content reaches the
+    database or the logs. Raises ``jwt.InvalidTokenError`` naming the claim."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX_LENGTH:
+        raise jwt.InvalidTokenError(f"the subject (sub) must be a string of 1 to {SUBJECT_MAX_LENGTH} characters")
+    if not subject.isprintable() or any(character.isspace() for character in subject):
+        raise jwt.InvalidTokenError("the subject (sub) may hold only printable characters and no white space")
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not _is_number(claims[name]):
+            raise jwt.InvalidTokenError(f"the {name} claim must be a number")
+    if not isinstance(claims.get("iss"), str):
+        raise jwt.InvalidTokenError("the issuer (iss) must be a string")
+    lifetime = claims["exp"] - claims["iat"]
+    if lifetime > settings.JWT_MAX_LIFETIME_SECONDS:
+        raise jwt.InvalidTokenError(
+            f"its lifetime ({int(lifetime)}s from iat to exp) is longer than the {settings.JWT_MAX_LIFETIME_SECONDS}s allowed"
+        )
+
+
+def token_issue(*, subject: str, ttl: timedelta = timedelta(hours=1), private_key: str | None = None) -> str:
+    """Mint a token (development and operations: ``manage.py issue_token``).
+
+    RS*/ES* tokens are signed with ``private_key``, which the caller must hold: no
+    setting of a release carries one. HS* tokens (development) use the shared secret.
+    """
+    if private_key is None:
+        if not settings.JWT_ALGORITHM.startswith("HS"):
+            raise ValueError(f"{settings.JWT_ALGORITHM} tokens are signed with a private key that pollsite never holds: pass it explicitly")
+        private_key = settings.JWT_KEY
+    if ttl.total_seconds() > settings.JWT_MAX_LIFETIME_SECONDS:
+        raise ValueError(f"a token may live {settings.JWT_MAX_LIFETIME_SECONDS}s at most (JWT_MAX_LIFETIME_SECONDS)")
     now = datetime.now(UTC)
     claims = {"sub": subject, "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm=settings.JWT_ALGORITHM)
+    token_claims_check({**claims, "iat": now.timestamp(), "exp": (now + ttl).timestamp()})
+    return jwt.encode(claims, private_key, algorithm=settings.JWT_ALGORITHM)
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
@@ -59,22 +136,18 @@ class JWTAuthentication(authentication.BaseAuthentication):
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != self.keyword.lower() or not token.strip():
-            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.", "bad_authorization_header")
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.", ErrorCode.BAD_AUTHORIZATION_HEADER)
         try:
             claims = token_decode(token.strip())
         except jwt.ExpiredSignatureError:
-            raise exceptions.AuthenticationFailed("The token has expired.", "token_expired") from None
+            raise exceptions.AuthenticationFailed("The token has expired.", ErrorCode.TOKEN_EXPIRED) from None
         except jwt.InvalidAudienceError:
-            raise exceptions.AuthenticationFailed("The token is not meant for this audience.", "token_wrong_audience") from None
+            raise exceptions.AuthenticationFailed("The token is not meant for this audience.", ErrorCode.TOKEN_WRONG_AUDIENCE) from None
         except jwt.InvalidIssuerError:
-            raise exceptions.AuthenticationFailed("The token was issued by an unknown issuer.", "token_wrong_issuer") from None
+            raise exceptions.AuthenticationFailed("The token was issued by an unknown issuer.", ErrorCode.TOKEN_WRONG_ISSUER) from None
         except jwt.InvalidTokenError as exc:
-            raise exceptions.AuthenticationFailed(f"The token is invalid: {exc}.", "token_invalid") from None
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject or len(subject) > 150:
-            raise exceptions.AuthenticationFailed(
-                "The token's subject must be a non-empty string of at most 150 characters.", "token_invalid"
-            )
+            raise exceptions.AuthenticationFailed(f"The token is invalid: {exc}.", ErrorCode.TOKEN_INVALID) from None
+        subject = claims["sub"]
         subject_var.set(subject)
         return TokenUser(subject=subject, claims=claims), token
 

@@ -5,13 +5,17 @@ They are answered before any other middleware, so they work whatever the Host he
 """
 
 import contextlib
+import logging
+import time
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
 
 from pollsite.metrics import metrics_view
 
+logger = logging.getLogger("pollsite.probes")
 _migrations_checked = False
 
 
@@ -25,6 +29,33 @@ def pending_migrations() -> list[str]:
     executor = MigrationExecutor(connection)
     targets = executor.loader.graph.leaf_nodes()
     return [f"{migration.app_label}.{migration.name}" for migration, _ in executor.migration_plan(targets)]
+
+
+def wait_until_migrated(*, poll_seconds: float = 2.0) -> None:
+    """Hold a worker (relay, consumer) until its role's database answers and is migrated.
+
+    It says once what is missing and how to fix it, instead of failing on a missing table
+    again and again; SIGTERM still stops it at once.
+    """
+    role, said = settings.ROLE, None
+    while True:
+        try:
+            pending = pending_migrations()
+        except Exception as exc:  # noqa: BLE001 - any failure: the database is not there yet
+            connections[DEFAULT_DB_ALIAS].close()
+            problem = f"the {role} role's database does not answer ({exc.__class__.__name__}); waiting for it"
+        else:
+            if not pending:
+                return
+            problem = (
+                f"the {role} role's database lacks {len(pending)} migration(s), {', '.join(pending[:3])}"
+                f"{', …' if len(pending) > 3 else ''}: run "
+                f"./manage.py --role {role} migrate (in Kubernetes the chart's migration Job does); waiting"
+            )
+        if problem != said:
+            logger.warning(problem)
+            said = problem
+        time.sleep(poll_seconds)
 
 
 def readyz(request) -> HttpResponse:
@@ -43,9 +74,9 @@ def readyz(request) -> HttpResponse:
     except Exception as exc:  # noqa: BLE001 - any failure here means "not ready", with its reason
         with contextlib.suppress(Exception):
             connection.close()  # the next probe reconnects from scratch
-        return JsonResponse(
-            {"status": "unavailable", "reason": f"database unreachable: {exc.__class__.__name__}: {exc}".strip()}, status=503
-        )
+        # The detail (host, port, user) goes to the log only: the probe answers anyone.
+        logger.warning("readiness: the database does not answer: %s: %s", exc.__class__.__name__, exc)
+        return JsonResponse({"status": "unavailable", "reason": "database unreachable", "error": exc.__class__.__name__}, status=503)
     return JsonResponse({"status": "ok"})
 
 

@@ -8,15 +8,33 @@ Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` under the throttle'
 scope (``"<n>/<second|minute|hour|day>"``); an empty rate switches that limit off.
 With the default local-memory cache the counts are per process; production points
 ``CACHE_URL`` at Redis so every pod counts together.
+
+Every role limits writes per token subject and anonymous reads per client address
+(``DEFAULT_THROTTLE_CLASSES``); a view adds its own (composed reads, vote casting).
+
+When the store does not answer, limits fail open: the request goes through, the
+``pollsite_rate_limit_store_errors_total`` counter counts it, a warning is logged at most
+every few seconds, and the chart's alert rule fires (RELIABILITY.md says why: the
+limits protect capacity, while correctness, such as one vote per voter, is the database's).
 """
 
 import hashlib
+import logging
 import time
 from abc import ABC, abstractmethod
 
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from pollsite.metrics import RATE_LIMIT_STORE_ERRORS
+
+logger = logging.getLogger("pollsite.throttling")
+#: At most one "store unreachable" warning per this many seconds and process.
+STORE_WARNING_INTERVAL = 10.0
+_last_store_warning = 0.0
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -43,20 +61,34 @@ _count_script = None
 
 
 def window_hits(windows: list[tuple[str, int]]) -> list[int]:
-    """Count one request under each ``(key, timeout)``; each key's count so far.
+    """Count one request under each ``(key, timeout)``; each key's count so far (0 for
+    every key when the store does not answer: limits fail open).
 
     On Redis (django-redis) one round trip for them all, instead of django-redis's INCR
     script, a miss and an ADD for every new key.
     """
     global _count_script
     client = getattr(cache, "client", None)
-    if hasattr(client, "get_client"):
-        redis = client.get_client(write=True)
-        if _count_script is None:
-            _count_script = redis.register_script(_COUNT_SCRIPT)
-        keys = [cache.make_key(key) for key, _ in windows]
-        return [int(count) for count in _count_script(keys=keys, args=[timeout for _, timeout in windows], client=redis)]
-    return [_window_hit(key, timeout) for key, timeout in windows]
+    try:
+        if hasattr(client, "get_client"):
+            redis = client.get_client(write=True)
+            if _count_script is None:
+                _count_script = redis.register_script(_COUNT_SCRIPT)
+            keys = [cache.make_key(key) for key, _ in windows]
+            return [int(count) for count in _count_script(keys=keys, args=[timeout for _, timeout in windows], client=redis)]
+        return [_window_hit(key, timeout) for key, timeout in windows]
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        _store_unreachable(exc)
+        return [0] * len(windows)
+
+
+def _store_unreachable(exc: Exception) -> None:
+    global _last_store_warning
+    RATE_LIMIT_STORE_ERRORS.inc()
+    now = time.monotonic()
+    if now - _last_store_warning >= STORE_WARNING_INTERVAL:
+        _last_store_warning = now
+        logger.warning("rate limits fail open: the rate-limit store does not answer (%s)", exc.__class__.__name__)
 
 
 def _window_hit(key: str, timeout: int) -> int:
@@ -64,6 +96,12 @@ def _window_hit(key: str, timeout: int) -> int:
         return cache.incr(key)
     except ValueError:  # first request of this window
         return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
+
+
+def client_address(request) -> str:
+    """The caller's address: X-Forwarded-For read as far as ``NUM_PROXIES`` trusted proxies
+    say, else the peer. Shared by the rate limits and the admin's lockout."""
+    return BaseThrottle().get_ident(request)
 
 
 class FixedWindowThrottle(BaseThrottle, ABC):
@@ -130,6 +168,38 @@ class ClientRateThrottle(FixedWindowThrottle):
     """Per client address (X-Forwarded-For as far as ``NUM_PROXIES`` trusted proxies say)."""
 
     scope = "vote_client"
+
+    def identity(self, request) -> str | None:
+        return self.get_ident(request) or None
+
+
+class WritesPerSubject(FixedWindowThrottle):
+    """Every role's writes, per token subject: one creator cannot flood a role."""
+
+    scope = "writes_per_subject"
+
+    def identity(self, request) -> str | None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        user = request.user
+        return getattr(user, "subject", None) if user is not None and user.is_authenticated else None
+
+
+class ReadsPerClient(FixedWindowThrottle):
+    """Anonymous reads, per client address (a token bearer's reads count as theirs: unlimited here)."""
+
+    scope = "reads_per_client"
+
+    def identity(self, request) -> str | None:
+        if request.method not in ("GET", "HEAD") or (request.user is not None and request.user.is_authenticated):
+            return None
+        return self.get_ident(request) or None
+
+
+class ComposedReadsPerClient(FixedWindowThrottle):
+    """Reads that fan out to other roles (the overview), per client address, whoever asks."""
+
+    scope = "composed_reads_per_client"
 
     def identity(self, request) -> str | None:
         return self.get_ident(request) or None

@@ -10,6 +10,7 @@ for ``make run``, ``manage.py`` and the tests; the image does not contain it.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from pollsite.logging import json_formatter
 from pollsite.roles import get_role
@@ -19,6 +20,13 @@ env = environ.Env()
 
 #: Where local runs keep their SQLite files and the embedded broker's messages.
 VAR_DIR = Path(env.str("POLLSITE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# No process depends on another (or an earlier run) having made the folders it writes to:
+# each one creates what it needs here, before any metric or database file is opened.
+#: Under gunicorn, every worker's metrics are summed through files in this folder.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG")
@@ -58,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "axes",
     "pollsite",
 ]
 
@@ -65,6 +74,7 @@ MIDDLEWARE = [
     "pollsite.probes.ProbeMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "pollsite.request_id.RequestIdMiddleware",
+    "pollsite.cache_control.PrivateResponsesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pollsite.urls"
@@ -112,8 +123,22 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_R
 
 #: The Django admin of a role, under its prefix; off unless switched on.
 ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)
+# Its login: repeated failures lock out the username and, apart from it, the client
+# address (django-axes, counted in the role's own database) for a cool-off period.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # lockouts are logged all the same; no banner at every process start
+AXES_CLIENT_IP_CALLABLE = "pollsite.throttling.client_address"  # the rate limits' notion of a client
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # A store that does not answer must cost a request milliseconds, not seconds: the
+    # limits then fail open (pollsite.throttling).
+    _store_timeout = env.float("CACHE_TIMEOUT_SECONDS", default=0.25)
+    CACHES["default"].setdefault("OPTIONS", {}).update(SOCKET_CONNECT_TIMEOUT=_store_timeout, SOCKET_TIMEOUT=_store_timeout)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["pollsite.auth.JWTAuthentication"],
@@ -125,9 +150,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "pollsite.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "pollsite.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Vote casting is limited per voter and per client address (pollsite.throttling),
-    # counted in CACHES["default"]. "<n>/<second|minute|hour|day>"; empty: no limit.
+    # Limits (pollsite.throttling), counted in CACHES["default"]: every role's writes per
+    # token subject and anonymous reads per client; composed reads and vote casting add
+    # their own. "<n>/<second|minute|hour|day>"; empty: no limit.
+    "DEFAULT_THROTTLE_CLASSES": ["pollsite.throttling.WritesPerSubject", "pollsite.throttling.ReadsPerClient"],
     "DEFAULT_THROTTLE_RATES": {
+        "writes_per_subject": env.str("POLLSITE_RATE_WRITES_PER_SUBJECT", default="120/minute"),
+        "reads_per_client": env.str("POLLSITE_RATE_READS_PER_CLIENT", default="6000/minute"),
+        "composed_reads_per_client": env.str("POLLSITE_RATE_COMPOSED_READS_PER_CLIENT", default="600/minute"),
         "vote_voter": env.str("POLLSITE_VOTE_RATE_PER_VOTER", default="600/minute"),
         "vote_client": env.str("POLLSITE_VOTE_RATE_PER_CLIENT", default="60000/minute"),
     },
@@ -136,14 +166,26 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("POLLSITE_NUM_PROXIES", default=0),
 }
 
-# Identity: bearer JWTs, verified statelessly in every role. HS* algorithms take the
-# shared secret, RS*/ES* the public key; there is no default key.
+# Identity: bearer JWTs, verified statelessly by every role's web processes (relays,
+# consumers and the migration Job verify nothing and get no key). RS*/ES* verify with
+# JWT_PUBLIC_KEY or the identity provider's keys at JWT_JWKS_URL (nothing in a release
+# can sign); HS* (development) with the shared JWT_SECRET. pollsite.wsgi refuses to start
+# a web process without one; there is no default key.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
-JWT_KEY = env.str("JWT_PUBLIC_KEY", default="") or env.str("JWT_SECRET")
-JWT_SIGNING_KEY = env.str("JWT_PRIVATE_KEY", default="") or env.str("JWT_SECRET", default="")
+JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
+JWT_KEY = env.str("JWT_SECRET" if JWT_ALGORITHM.startswith("HS") else "JWT_PUBLIC_KEY", default="")
+#: An HS* secret shorter than this many bytes can be guessed offline from any token.
+JWT_SECRET_MIN_BYTES = 32
+if JWT_ALGORITHM.startswith("HS") and JWT_KEY and len(JWT_KEY.encode()) < JWT_SECRET_MIN_BYTES:
+    raise ImproperlyConfigured(
+        f"JWT_SECRET is {len(JWT_KEY.encode())} bytes; {JWT_ALGORITHM} needs at least {JWT_SECRET_MIN_BYTES} "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), or use RS256/ES256 with JWT_PUBLIC_KEY."
+    )
 JWT_ISSUER = env.str("JWT_ISSUER", default="pollsite")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="pollsite")
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=30)
+#: Longest lifetime (exp - iat) a token may claim; longer-lived tokens are refused.
+JWT_MAX_LIFETIME_SECONDS = env.int("JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
 
 # Calls between roles (pollsite.client).
 SERVICE_CALL_TIMEOUT = env.float("POLLSITE_CALL_TIMEOUT", default=2.0)
@@ -159,6 +201,21 @@ EVENTS_NAMESPACE = env.str("EVENTS_NAMESPACE", default="pollsite")
 EVENTS_FILESYSTEM_DIR = VAR_DIR / "broker"
 EVENTS_RELAY_BATCH = env.int("EVENTS_RELAY_BATCH", default=100)
 EVENTS_RELAY_IDLE_SECONDS = env.float("EVENTS_RELAY_IDLE_SECONDS", default=0.2)
+#: Who may publish each role's events: the broker user its relay connects as. The consumer
+#: accepts a ``<role>.*`` message only with that ``user_id`` (which RabbitMQ checks against
+#: the connection). Default: ``pollsite-<role>-publisher`` (docs/DEPLOY.md creates them).
+EVENTS_PUBLISHER_USERS = env.dict("EVENTS_PUBLISHER_USERS", default={})
+#: Off only where no broker vouches for anything (kombu's filesystem transport, local runs).
+EVENTS_VERIFY_USER_ID = env.bool("EVENTS_VERIFY_USER_ID", default=not EVENTS_BROKER_URL.startswith("filesystem://"))
+#: A message body larger than this is refused (dead-lettered) without being parsed.
+EVENTS_MAX_MESSAGE_BYTES = env.int("EVENTS_MAX_MESSAGE_BYTES", default=64 * 1024)
+#: How much of a refused body the dead-letter record keeps (its size and SHA-256 are always kept).
+EVENTS_DEAD_LETTER_MAX_BODY = env.int("EVENTS_DEAD_LETTER_MAX_BODY", default=256 * 1024)
+#: A handler that raises is retried this many times in all, with back-off, then dead-lettered.
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
+EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=0.5)
+#: Messages the broker hands the consumer ahead of its acks (each is still applied in order, one by one).
+EVENTS_PREFETCH = env.int("EVENTS_PREFETCH", default=10)
 
 #: Counters per (poll, choice) in the vote role's tallies (see apps.vote.models.TallyShard).
 VOTE_TALLY_SHARDS = env.int("VOTE_TALLY_SHARDS", default=16)
@@ -197,6 +254,8 @@ def role_settings(name: str) -> dict:
     if env.str("DATABASE_PASSWORD", default=""):
         database["PASSWORD"] = env.str("DATABASE_PASSWORD")
     if database["ENGINE"] == "django.db.backends.sqlite3":
+        if database["NAME"] and database["NAME"] != ":memory:":
+            Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/
         database["ENGINE"] = "django_prometheus.db.backends.sqlite3"  # query metrics locally too
         # Several gunicorn workers share the file: WAL and write transactions that
         # take the lock up front instead of failing with "database is locked".

@@ -1,5 +1,6 @@
 """One error shape in every role; writes need a valid bearer token."""
 
+import json
 from datetime import timedelta
 
 import jwt
@@ -89,3 +90,68 @@ def test_unsafe_request_id_is_replaced(role, api):
     response = api.get(f"{role.default_prefix}nothing/", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert response["X-Request-ID"] != "bad id\nwith newline"
     assert len(response["X-Request-ID"]) == 32
+
+
+def _signed(**claims) -> str:
+    from datetime import UTC, datetime
+
+    now = int(datetime.now(UTC).timestamp())
+    payload = {"sub": "mallory", "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "exp": now + 600}
+    payload.update(claims)
+    raw = json.dumps({k: v for k, v in payload.items() if v is not ...}).encode()  # as sent: PyJWT's encode checks some claims
+    return jwt.api_jws.encode(raw, settings.JWT_KEY, algorithm=settings.JWT_ALGORITHM)
+
+
+ODD_CLAIMS = {
+    "sub-nul": {"sub": "bob\x00"},
+    "sub-newline": {"sub": "bob\nadmin"},
+    "sub-space": {"sub": "bob smith"},
+    "sub-lone-surrogate": {"sub": "\ud800"},
+    "sub-too-long": {"sub": "b" * 151},
+    "sub-empty": {"sub": ""},
+    "sub-number": {"sub": 42},
+    "sub-list": {"sub": ["bob"]},
+    "sub-object": {"sub": {"name": "bob"}},
+    "sub-null": {"sub": None},
+    "sub-missing": {"sub": ...},
+    "exp-string": {"exp": "tomorrow"},
+    "exp-bool": {"exp": True},
+    "iat-string": {"iat": "now"},
+    "iat-future": {"iat": 4102444800, "exp": 4102445400},
+    "nbf-list": {"nbf": [1]},
+    "iss-list": {"iss": [settings.JWT_ISSUER]},
+    "aud-number": {"aud": 7},
+    "lifetime-too-long": {"exp": 4102444800},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("claims", ODD_CLAIMS.values(), ids=ODD_CLAIMS.keys())
+def test_a_token_with_odd_contents_is_401_never_500(api, write_url, claims):
+    response = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {_signed(**claims)}")
+    assert response.status_code == 401, response.content
+    assert response.json()["error"]["code"].startswith("token_")
+
+
+@pytest.mark.django_db
+def test_an_oversized_token_is_401_before_it_is_parsed(api, write_url):
+    response = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION="Bearer " + "a" * 5000)
+    assert_error_shape(response, 401, "token_invalid")
+    assert "longer than 4096" in response.json()["error"]["message"]
+
+
+def test_the_lifetime_cap_is_configurable(api, write_url, settings):
+    settings.JWT_MAX_LIFETIME_SECONDS = 60
+    response = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {_signed()}")  # lives 600 s
+    assert_error_shape(response, 401, "token_invalid")
+    assert "longer than the 60s allowed" in response.json()["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_answers_to_a_token_bearer_are_never_stored_by_caches(role, api, write_url, token):
+    mine = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {token()}")
+    assert "no-store" in mine["Cache-Control"] and "private" in mine["Cache-Control"]
+    refused = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION="Bearer nonsense")
+    assert "no-store" in refused["Cache-Control"]
+    public = api.get(f"{role.default_prefix}api/schema/")
+    assert "no-store" not in public.get("Cache-Control", "")

@@ -70,3 +70,33 @@ def test_manage_role_flag_selects_settings(role):
     result = _manage("--role", role.name, "shell", "-c", "from django.conf import settings; print(settings.ROLE)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == role.name
+
+
+def test_issue_token_caps_the_lifetime():
+    with pytest.raises(CommandError, match="JWT_MAX_LIFETIME_SECONDS"):
+        call_command("issue_token", "--sub", "alice", "--ttl", str(100 * 365 * 86400))
+
+
+def test_issue_token_signs_rs256_only_with_a_key_given_explicitly(tmp_path, settings, capsys):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_KEY = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    with pytest.raises(CommandError, match="private key that pollsite never holds"):
+        call_command("issue_token", "--sub", "alice")
+    (tmp_path / "signing.pem").write_bytes(pem)
+    call_command("issue_token", "--sub", "alice", "--private-key-file", str(tmp_path / "signing.pem"))
+    assert token_decode(capsys.readouterr().out.strip())["sub"] == "alice"
+
+
+@pytest.mark.parametrize("secret", ["x", "a" * 31])
+def test_a_short_hs256_secret_stops_the_process_at_start(role, secret):
+    env = dict(os.environ, JWT_SECRET=secret, JWT_ALGORITHM="HS256")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "--role", role.name, "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert f"JWT_SECRET is {len(secret)} bytes; HS256 needs at least 32" in result.stderr

@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
 
@@ -29,6 +30,8 @@ LOCAL_ENV = {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DJANGO_SECURE_COOKIES": "false",
     "JWT_SECRET": "test-jwt-secret-for-system-tests-only-0123456789",
+    # One subject writes far faster here than a person would; the limits have tests of their own.
+    "POLLSITE_RATE_WRITES_PER_SUBJECT": "1000000/minute",
 }
 
 
@@ -87,6 +90,9 @@ class Stack:
         )
         for other in ROLES.values():
             env[f"{other.env_prefix}URL"] = f"http://127.0.0.1:{self.ports[other.name]}"
+        if self.broker_url:  # one shared broker user here; tests/support/rabbitmq.py gives each role its own
+            user = urlparse(self.broker_url).username or "guest"
+            env["EVENTS_PUBLISHER_USERS"] = ",".join(f"{role.name}={user}" for role in ROLES.values() if role.publishes)
         env.update(self.extra_env)
         env.update(overrides)
         return env
@@ -260,6 +266,19 @@ class Stack:
         """A poll and ``count`` choices: (poll id, choice ids)."""
         poll_id = self.create_poll(creator=creator)
         return poll_id, [self.add_choice(poll_id, f"Option {n}", creator=creator) for n in range(count)]
+
+    def inject_fault(self, role: str, table: str, *, column: str, at_least: int) -> None:
+        """Make inserts into ``table`` of ``role``'s database fail when ``column >= at_least``:
+        a stand-in for a handler bug, hit only by the events a test aims at it."""
+        self.query(
+            role,
+            f"""CREATE FUNCTION injected_fault_{table}() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.{column} >= {int(at_least)} THEN RAISE EXCEPTION 'injected fault for {column} %%', NEW.{column}; END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER injected_fault BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION injected_fault_{table}();""",
+        )
 
     def query(self, role: str, sql: str, params=()) -> list[tuple]:
         """Run SQL in one role's own PostgreSQL database (what that role really stored); the rows."""

@@ -19,8 +19,6 @@ class Role:
     publishes: bool = False
     #: Roles this role calls synchronously over HTTP.
     calls: tuple[str, ...] = ()
-    #: Port of this role's process in the local stack (`make run`).
-    local_port: int = 0
 
     @property
     def app(self) -> str:
@@ -44,10 +42,14 @@ class Role:
         environ = os.environ if environ is None else environ
         return normalise_prefix(environ.get(self.env_prefix + "URL_PREFIX", self.default_prefix))
 
+    def local_port(self, gateway_port: int | None = None) -> int:
+        """This role's port in the local stack: the entry point's port plus its place in the registry."""
+        return (GATEWAY_PORT if gateway_port is None else gateway_port) + 1 + list(ROLES).index(self.name)
+
     def base_url(self, environ: os._Environ | dict | None = None) -> str:
         """Where other roles reach this one: ``<NAME>_URL``, by default the local stack's port."""
         environ = os.environ if environ is None else environ
-        return environ.get(self.env_prefix + "URL", f"http://127.0.0.1:{self.local_port}").rstrip("/")
+        return environ.get(self.env_prefix + "URL", f"http://127.0.0.1:{self.local_port()}").rstrip("/")
 
 
 def normalise_prefix(prefix: str) -> str:
@@ -60,13 +62,14 @@ def normalise_prefix(prefix: str) -> str:
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
-        Role("polls", publishes=True, calls=("choice", "vote"), local_port=8001),
-        Role("choice", publishes=True, consumes=("polls",), calls=("polls",), local_port=8002),
-        Role("vote", consumes=("polls", "choice"), calls=("polls", "choice"), local_port=8003),
+        Role("polls", publishes=True, calls=("choice", "vote")),
+        Role("choice", publishes=True, consumes=("polls",), calls=("polls",)),
+        Role("vote", consumes=("polls", "choice"), calls=("polls", "choice")),
     )
 }
 
-#: The local entry point (`make run`), routing each role's prefix like the Ingress.
+#: The local entry point's default port (`make run`, moved with ``make run PORT=…``). It
+#: routes each role's prefix like the Ingress; the roles listen on the ports just above it.
 GATEWAY_PORT = 8000
 
 

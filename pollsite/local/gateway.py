@@ -13,9 +13,12 @@ import json
 import logging
 import os
 import uuid
+from dataclasses import dataclass
+from html import escape
 
 import aiohttp
 from aiohttp import web
+from environ import Env
 
 from pollsite.roles import GATEWAY_PORT, ROLES
 
@@ -35,14 +38,21 @@ HOP_BY_HOP = {
 }
 
 
-def routes_from_registry(environ=os.environ) -> list[tuple[str, list[str]]]:
-    """[(prefix, [upstream base URL, ...])], longest prefix first."""
+@dataclass(frozen=True)
+class Route:
+    role: str
+    prefix: str
+    upstreams: list[str]  # base URLs, tried in turn
+
+
+def routes_from_registry(environ=os.environ) -> list[Route]:
+    """One route a role, longest prefix first; a role is reached where ``<ROLE>_URL`` says."""
     routes = []
     for role in ROLES.values():
         listed = environ.get(f"POLLSITE_UPSTREAMS_{role.name.upper()}")
-        hosts = [h.strip() for h in listed.split(",") if h.strip()] if listed else [f"127.0.0.1:{role.local_port}"]
-        routes.append((role.url_prefix(environ), [f"http://{host}" for host in hosts]))
-    return sorted(routes, key=lambda route: len(route[0]), reverse=True)
+        upstreams = [f"http://{h.strip()}" for h in listed.split(",") if h.strip()] if listed else [role.base_url(environ)]
+        routes.append(Route(role.name, role.url_prefix(environ), upstreams))
+    return sorted(routes, key=lambda route: len(route.prefix), reverse=True)
 
 
 def _error(status: int, code: str, message: str, request_id: str = "") -> web.Response:
@@ -51,9 +61,10 @@ def _error(status: int, code: str, message: str, request_id: str = "") -> web.Re
 
 
 class Gateway:
-    def __init__(self, routes):
+    def __init__(self, routes: list[Route], *, admin_enabled: bool = False):
         self.routes = routes
-        self.turns = {prefix: itertools.cycle(range(len(upstreams))) for prefix, upstreams in routes}
+        self.admin_enabled = admin_enabled
+        self.turns = {route.prefix: itertools.cycle(range(len(route.upstreams))) for route in routes}
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self, app):
@@ -68,11 +79,11 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        route = next((r for r in self.routes if request.path.startswith(r[0]) or request.path + "/" == r[0]), None)
+        route = next((r for r in self.routes if request.path.startswith(r.prefix) or request.path + "/" == r.prefix), None)
         if route is None:
-            known = ", ".join(prefix for prefix, _ in self.routes)
+            known = ", ".join(r.prefix for r in self.routes)
             return _error(404, "not_found", f"No role is served at {request.path}; the prefixes are {known}.", request_id)
-        prefix, upstreams = route
+        prefix, upstreams = route.prefix, route.upstreams
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = request.host
         headers["X-Request-ID"] = request_id
@@ -96,12 +107,69 @@ class Gateway:
                 return _error(502, "bad_gateway", f"The {prefix} service dropped the request: {exc.__class__.__name__}.", request_id)
         return _error(503, "service_unavailable", f"No process of {prefix} accepts connections.", request_id)
 
+    # --- the front door: GET / ------------------------------------------------------
+    async def is_up(self, route: Route) -> bool:
+        """Whether any process of the role answers its readiness probe right now."""
+        for upstream in route.upstreams:
+            try:
+                async with self.session.get(upstream + "/readyz", timeout=aiohttp.ClientTimeout(total=1.5)) as response:
+                    if response.status == 200:
+                        return True
+            except (TimeoutError, aiohttp.ClientError):
+                continue
+        return False
 
-def build_app(routes=None) -> web.Application:
-    gateway = Gateway(routes or routes_from_registry())
+    async def front_door(self, request: web.Request) -> web.Response:
+        """The roles, their prefixes, whether each is up, and their links: HTML, or JSON when asked."""
+        routes = sorted(self.routes, key=lambda route: list(ROLES).index(route.role))
+        up = await asyncio.gather(*(self.is_up(route) for route in routes))
+        roles = []
+        for route, role_up in zip(routes, up, strict=True):
+            links = {"docs": f"{route.prefix}api/docs/", "schema": f"{route.prefix}api/schema/"}
+            if self.admin_enabled:
+                links["admin"] = f"{route.prefix}admin/"
+            roles.append({"name": route.role, "prefix": route.prefix, "up": role_up, "links": links})
+        if wants_json(request):
+            return web.json_response({"roles": roles})
+        return web.Response(text=front_door_html(roles), content_type="text/html")
+
+
+def wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def front_door_html(roles: list[dict]) -> str:
+    rows = "".join(
+        "<tr><td>{name}</td><td><code>{prefix}</code></td><td class={state}>{state}</td><td>{links}</td></tr>".format(
+            name=escape(role["name"]),
+            prefix=escape(role["prefix"]),
+            state="up" if role["up"] else "down",
+            links=" ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in role["links"].items()),
+        )
+        for role in roles
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>pollsite</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem auto;max-width:46rem;color:#222}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.5rem;text-align:left}}
+.up{{color:#176f2c;font-weight:bold}}.down{{color:#b00020;font-weight:bold}}a{{margin-right:.8rem}}</style></head>
+<body><h1>pollsite</h1>
+<p>The local entry point: each role is its own processes and database, routed by its prefix as the Ingress does.</p>
+<table><thead><tr><th>role</th><th>prefix</th><th>now</th><th>links</th></tr></thead><tbody>{rows}</tbody></table>
+<p>Writes need a token: <code>.venv/bin/python manage.py --role polls issue_token --sub alice</code>.
+The README's "Calling the roles" walks through a poll.</p></body></html>
+"""
+
+
+def build_app(routes=None, *, admin_enabled: bool | None = None) -> web.Application:
+    if admin_enabled is None:
+        admin_enabled = Env().bool("DJANGO_ADMIN_ENABLED", default=False)
+    gateway = Gateway(routes or routes_from_registry(), admin_enabled=admin_enabled)
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.stop)
+    app.router.add_get("/", gateway.front_door)
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
     return app
 
@@ -113,8 +181,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     routes = routes_from_registry()
-    for prefix, upstreams in routes:
-        logger.info("gateway: %s -> %s", prefix, ", ".join(upstreams))
+    for route in routes:
+        logger.info("gateway: %s -> %s", route.prefix, ", ".join(route.upstreams))
     web.run_app(build_app(routes), host=args.host, port=args.port, access_log=None, print=None)
 
 

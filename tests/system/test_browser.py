@@ -165,3 +165,59 @@ def test_admin_and_api_docs_of_every_role_through_the_gateway(gateway_stack):
         assert any(url.startswith(prefix + "api/schema/") for _, url in network), f"{role}'s docs fetched no schema"
     outside = [url for _, url in network if not any(url.startswith(stack.gateway + r.default_prefix) for r in ROLES.values())]
     assert not outside, f"requests outside every role's prefix: {outside}"
+
+
+def test_front_door_lists_every_role_and_its_links_work(gateway_stack):
+    """GET / on the entry point: a page naming each role, its prefix, whether it is up, and
+    links to its docs, schema and admin, each of which opens in the browser."""
+    from playwright.sync_api import sync_playwright
+
+    stack = gateway_stack
+    ARTIFACTS.mkdir(exist_ok=True)
+    as_json = requests.get(stack.gateway + "/", headers={"Accept": "application/json"}, timeout=10)
+    assert as_json.status_code == 200 and as_json.headers["Content-Type"].startswith("application/json")
+    assert [role["name"] for role in as_json.json()["roles"]] == list(ROLES)
+    assert all(role["up"] for role in as_json.json()["roles"]), as_json.json()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 700})
+            page.goto(stack.gateway + "/")
+            assert page.title() == "pollsite"
+            page.screenshot(path=str(ARTIFACTS / "front-door.png"), full_page=True)
+            rows = page.locator("tbody tr")
+            assert rows.count() == len(ROLES)
+            links = []
+            for index, role in enumerate(ROLES.values()):
+                cells = rows.nth(index).locator("td")
+                assert cells.nth(0).inner_text() == role.name
+                assert cells.nth(1).inner_text() == role.default_prefix
+                assert cells.nth(2).inner_text() == "up"
+                hrefs = cells.nth(3).locator("a").evaluate_all("(anchors) => anchors.map((a) => a.getAttribute('href'))")
+                assert hrefs == [f"{role.default_prefix}{path}" for path in ("api/docs/", "api/schema/", "admin/")]
+                links += hrefs
+            for href in links:  # each link, clicked from the front door, opens (or downloads) its role's page
+                page.goto(stack.gateway + "/")
+                if href.endswith("api/schema/"):  # served as application/vnd.oai.openapi: the browser saves it
+                    with page.expect_download() as download:
+                        page.click(f"a[href='{href}']")
+                    assert download.value.url == stack.gateway + href
+                    assert Path(download.value.path()).read_text().startswith("openapi: "), href
+                    continue
+                with page.expect_response(lambda response, href=href: response.url == stack.gateway + href) as first:
+                    page.click(f"a[href='{href}']")
+                page.wait_for_load_state("load")
+                assert first.value.status in (200, 302), (href, first.value.status)
+                if href.endswith("admin/"):
+                    assert page.url.startswith(stack.gateway + href + "login/"), page.url  # the role's own login
+                else:
+                    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+                    assert page.url == stack.gateway + href
+                page.screenshot(path=str(ARTIFACTS / ("front-door-link" + href.replace("/", "-").rstrip("-") + ".png")))
+        finally:
+            browser.close()
+
+    stack.stop(next(process for process in stack.processes if process.name == "vote-web"))
+    after = requests.get(stack.gateway + "/", headers={"Accept": "application/json"}, timeout=10).json()
+    assert {role["name"]: role["up"] for role in after["roles"]} == {name: name != "vote" for name in ROLES}

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from pollsite.localenv import load_local_env  # noqa: E402
 from pollsite.roles import ROLES  # noqa: E402
 
-SYSTEM_SUITES = ["tests/system", "tests/chart", "tests/image"]
+SYSTEM_SUITES = ["tests/system", "tests/chart", "tests/image", "tests/cluster"]
 NO_TESTS_COLLECTED = 5
 REPORTS = ROOT / "var" / "test-reports"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import helm_python as helm
 import yaml
+from helm_python import _native
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "pollsite"
@@ -39,16 +40,27 @@ def merge(dst: dict, src: dict) -> dict:
     return dst
 
 
+#: What a cluster with the Prometheus Operator serves beyond the built-in APIs (``--api-versions``).
+MONITORING_APIS = (
+    "monitoring.coreos.com/v1/ServiceMonitor",
+    "monitoring.coreos.com/v1/PodMonitor",
+    "monitoring.coreos.com/v1/PrometheusRule",
+)
+
+
 @functools.cache
-def _render(values_json: str, release: str) -> tuple[tuple[str, str], ...]:
+def _render(values_json: str, release: str, api_versions: tuple[str, ...] = MONITORING_APIS) -> tuple[tuple[str, str], ...]:
+    options = {"name": release, "namespace": NAMESPACE, "is_install": True, "api_versions": list(api_versions)}
     with helm.Chart.load(CHART) as chart:
-        manifests = chart.render(values=json.loads(values_json), name=release, namespace=NAMESPACE, is_install=True)
-    return tuple(sorted(manifests.items()))
+        # Chart.render does not expose the engine's api_versions option (helm template --api-versions).
+        rendered = _native.call_string("helm_render", chart._raw(), values_json, json.dumps(options))
+    return tuple(sorted(json.loads(rendered).items()))
 
 
-def render(values: dict | None = None, *, release: str = RELEASE) -> list[dict]:
+def render(values: dict | None = None, *, release: str = RELEASE, api_versions: tuple[str, ...] = MONITORING_APIS) -> list[dict]:
+    """The chart's objects, rendered as for a cluster serving ``api_versions`` (default: with the Prometheus Operator)."""
     objects = []
-    for template, text in _render(json.dumps(values or {}, sort_keys=True), release):
+    for template, text in _render(json.dumps(values or {}, sort_keys=True), release, api_versions):
         if template.endswith("NOTES.txt"):
             continue
         for document in yaml.safe_load_all(text):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import jsonschema
 import kubernetes_validate
@@ -22,6 +23,7 @@ from .render import (
     CI_VALUES,
     NAMESPACE,
     RELEASE,
+    _render,
     config_of,
     containers,
     env_of,
@@ -38,7 +40,7 @@ SCENARIOS = {"default": []} | {path.name.removesuffix("-values.yaml"): [path] fo
 #: The chart's minimum kubeVersion and the newest schemas kubernetes-validate ships.
 KUBE_VERSIONS = ["1.27.0", kubernetes_validate.latest_version()]
 #: Custom resources kubernetes-validate has no schema for; checked by hand below.
-CRD_KINDS = {"ServiceMonitor", "PodMonitor"}
+CRD_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 
 
 def scenario(name: str) -> list[dict]:
@@ -162,18 +164,51 @@ def test_migration_job_migrates_the_role_against_its_own_database(role):
     (migrate,) = spec["containers"]
     assert wait["command"][:4] == ["python", "manage.py", "wait_for_db", "--timeout"]
     assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    # A hook runs before Helm creates any object of the release: the Job reads none of them.
+    made_by_the_chart = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert spec["serviceAccountName"] == "default", "the release's ServiceAccount does not exist yet on install"
+    (source,) = find_web(objects, role)["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    role_config = find(objects, "ConfigMap", source["configMapRef"]["name"])["data"]
     for container in (wait, migrate):
+        assert "envFrom" not in container
         config = config_of(objects, container)
+        assert config.items() >= role_config.items(), "the Job carries the role's ConfigMap data itself"
         assert config["DJANGO_SETTINGS_MODULE"] == ROLES[role].settings_module
         assert config["DATABASE_NAME"] == role
         assert env_of(container)["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == role_name(role)
-    # What the hook reads exists before it: config hooks weigh less than the Job.
-    for kind in ("ConfigMap", "Secret"):
-        hook = find(objects, kind, role_name(role))["metadata"]["annotations"]
-        assert "pre-install" in hook["helm.sh/hook"] and "pre-upgrade" in hook["helm.sh/hook"]
-        assert int(hook["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
-    account = find(objects, "ServiceAccount", RELEASE)["metadata"]["annotations"]
-    assert int(account["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
+        refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e]
+        assert not [name for name in refs if ("Secret", name) in made_by_the_chart]
+
+
+def find_web(objects: list[dict], role: str) -> dict:
+    return find(objects, "Deployment", role_name(role))
+
+
+def test_only_jobs_and_test_pods_are_hooks():
+    for name in SCENARIOS:
+        hooks = {(o["kind"], o["metadata"]["name"]) for o in scenario(name) if "helm.sh/hook" in o["metadata"]["annotations"]}
+        assert {kind for kind, _ in hooks} <= {"Job", "Pod"}, f"{name}: {sorted(hooks)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_config_maps_are_named_after_their_data_and_immutable(role):
+    objects = scenario("default")
+    (source,) = find_web(objects, role)["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    config = find(objects, "ConfigMap", source["configMapRef"]["name"])
+    assert config["immutable"] is True
+    assert re.fullmatch(rf"{role_name(role)}-[0-9a-f]{{10}}", config["metadata"]["name"])
+    changed = render({"roles": {role: {"gunicorn": {"workers": 9}}}})
+    (new_source,) = find_web(changed, role)["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert new_source["configMapRef"]["name"] != config["metadata"]["name"], "a new configuration is a new ConfigMap"
+    assert [o["metadata"]["name"] for o in of_kind(changed, "ConfigMap") if o["metadata"]["name"].startswith(f"{role_name(role)}-")] == [
+        new_source["configMapRef"]["name"]
+    ], "without a cluster (lookup) only the revision's own ConfigMap is rendered"
+
+
+def test_replicas_carry_the_value_the_chart_set():
+    web = find_web(scenario("default"), "vote")
+    assert web["spec"]["replicas"] == 2
+    assert web["metadata"]["annotations"]["pollsite/chart-replicas"] == "2"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -271,19 +306,37 @@ def test_pods_are_locked_down(name):
         assert account["automountServiceAccountToken"] is False
 
 
-def test_defaults_carry_no_password_and_secrets_are_generated_per_install():
+def test_the_chart_generates_no_credential_and_renders_the_same_twice():
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    assert values["defaults"]["database"]["password"] == ""
-    assert values["events"]["broker"]["password"] == ""
+    assert "password" not in values["defaults"]["database"]
+    assert "password" not in values["events"]["broker"]
     assert values["django"]["debug"] is False
-    first = {s["metadata"]["name"]: s["data"] for s in of_kind(render({}), "Secret")}
-    second = {s["metadata"]["name"]: s["data"] for s in of_kind(render({}, release="pollsite2"), "Secret")}
-    first_keys = [first[role_name(r)]["DJANGO_SECRET_KEY"] for r in ROLES]
-    # Django's deploy check (security.W009) wants at least 50 characters.
-    assert all(len(base64.b64decode(key)) >= 50 for key in first_keys)
-    assert len(set(first_keys)) == len(ROLES), "each role has its own Django secret key"
-    assert first_keys != [second[f"pollsite2-{r}"]["DJANGO_SECRET_KEY"] for r in ROLES]
-    assert "generated these database passwords" in notes()
+    for name in SCENARIOS:
+        # What helm template (Argo CD, Flux) renders twice must be the same: no random value.
+        values = load_values(*SCENARIOS[name])
+        first = _render_uncached(values)
+        assert first == _render_uncached(values), f"{name}: two renders differ"
+    assert of_kind(scenario("default"), "Secret") == []
+    (cache,) = of_kind(render({"cache": {"url": "redis://r:6379/0"}}), "Secret")
+    assert base64.b64decode(cache["data"]["url"]).decode() == "redis://r:6379/0"
+    assert "pollsite-vote (key DATABASE_PASSWORD)" in notes()
+    with pytest.raises(helm.HelmError, match="password"):
+        render({"defaults": {"database": {"password": "x"}}})
+    with pytest.raises(helm.HelmError, match=r"events.broker.password is no longer read"):
+        render({"events": {"broker": {"password": "x"}}})
+
+
+def _render_uncached(values: dict) -> tuple:
+    return _render.__wrapped__(json.dumps(values, sort_keys=True), RELEASE)
+
+
+def test_monitoring_objects_need_the_cluster_to_serve_their_api():
+    values = load_values(*SCENARIOS["ingress-tls"])
+    assert of_kind(render(values), "ServiceMonitor")
+    with pytest.raises(helm.HelmError, match=r"does not serve monitoring.coreos.com/v1/ServiceMonitor .*Install them first"):
+        render(values, api_versions=())
+    with pytest.raises(helm.HelmError, match=r"does not serve monitoring.coreos.com/v1/PodMonitor"):
+        render(values, api_versions=("monitoring.coreos.com/v1/ServiceMonitor",))
 
 
 def test_existing_secrets_mean_the_chart_creates_none():
@@ -296,7 +349,13 @@ def test_existing_secrets_mean_the_chart_creates_none():
     assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "polls-django", "key": "secret-key"}
     assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "pollsite-jwt-external", "key": "hs256-key"}
     assert env["CACHE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "pollsite-redis", "key": "redis-url"}
-    assert env["EVENTS_BROKER_URL"]["value"] == "amqp://pollsite-prod:$(EVENTS_BROKER_PASSWORD)@rabbitmq.messaging.svc:5672/pollsite"
+    assert "EVENTS_BROKER_URL" not in env  # web pods publish nothing (tests/chart/test_chart_events.py)
+    relay = env_of(find(objects, "Deployment", role_name("polls") + "-relay")["spec"]["template"]["spec"]["containers"][0])
+    assert relay["EVENTS_BROKER_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "pollsite-rabbitmq", "key": "polls-publisher"}
+    assert (
+        relay["EVENTS_BROKER_URL"]["value"]
+        == "amqp://pollsite-prod-polls-publisher:$(EVENTS_BROKER_PASSWORD)@rabbitmq.messaging.svc:5672/pollsite"
+    )
     vote = find(objects, "Deployment", role_name("vote"))["spec"]["template"]["spec"]["containers"][0]
     assert config_of(objects, vote)["DATABASE_URL"].endswith("?sslmode=$(DATABASE_SSLMODE)")
     assert config_of(objects, vote)["DATABASE_HOST"] == "vote-postgres.db.svc"

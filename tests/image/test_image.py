@@ -12,8 +12,10 @@ with the chart's commands on RabbitMQ.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -72,6 +74,11 @@ def report(request):
 
 @pytest.fixture(scope="module")
 def image(report) -> dict:
+    return build_image(report)
+
+
+def build_image(report) -> dict:
+    """Build IMAGE (unchanged steps reused) and return its OCI config; skip (fail under CI) without the tools."""
     if BUILDAH is None:
         unavailable("buildah is not installed (run .ci/setup-image-tools.sh as root)")
     if buildah("inspect", "--type", "image", BASE_IMAGE, check=False).returncode != 0:
@@ -127,8 +134,26 @@ def run_args(name: str, env: dict) -> list[str]:
     return [*args, name, "--"]
 
 
-def chart_objects(role: str, database_url: str, **extra) -> list[dict]:
-    """The chart rendered with values that point ``role`` at 127.0.0.1 (its fresh database)."""
+def operator_secrets(database_password: str, broker_password: str) -> list[dict]:
+    """The Secrets docs/DEPLOY.md has the operator create before installing (the chart makes none)."""
+    data = {
+        f"{chart.RELEASE}-{r}": {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_PASSWORD": database_password,
+            "EVENTS_PUBLISHER_PASSWORD": secrets.token_urlsafe(24),
+            "EVENTS_CONSUMER_PASSWORD": secrets.token_urlsafe(24),
+        }
+        for r in ROLES
+    }
+    data |= {f"{chart.RELEASE}-jwt": {"jwt-secret": secrets.token_urlsafe(48)}, f"{chart.RELEASE}-events": {"password": broker_password}}
+    return [
+        {"kind": "Secret", "metadata": {"name": name}, "data": {k: base64.b64encode(v.encode()).decode() for k, v in keys.items()}}
+        for name, keys in data.items()
+    ]
+
+
+def chart_objects(role: str, database_url: str, broker_password: str, **extra) -> list[dict]:
+    """The chart rendered with values that point ``role`` at 127.0.0.1 (its fresh database), and the operator's Secrets."""
     db = urlparse(database_url)
     values = {
         "django": {"allowedHosts": ["127.0.0.1"]},
@@ -138,7 +163,7 @@ def chart_objects(role: str, database_url: str, **extra) -> list[dict]:
         "defaults": {"database": {"host": db.hostname, "port": db.port or 5432, "user": db.username or "postgres", "sslmode": "prefer"}},
         "roles": {role: {"database": {"name": db.path.lstrip("/")}}},
     }
-    return chart.render(chart.merge(values, extra))
+    return chart.render(chart.merge(values, extra)) + operator_secrets(db.password or "", broker_password)
 
 
 def migration_steps(objects: list[dict], role: str) -> list[tuple[list[str], dict]]:
@@ -150,9 +175,9 @@ def migration_steps(objects: list[dict], role: str) -> list[tuple[list[str], dic
 def chart_pods(role: str, database_url: str, port: int) -> tuple[dict, list[tuple[list[str], dict]]]:
     """The role's web environment and its migration Job's steps, as the chart renders them.
 
-    The Secrets' generated values are used as the kubelet would.
+    The operator's Secrets' values are used as the kubelet would.
     """
-    objects = chart_objects(role, database_url)
+    objects = chart_objects(role, database_url, "guest")
     deployment = chart.find(objects, "Deployment", f"{chart.RELEASE}-{role}")
     (web,) = deployment["spec"]["template"]["spec"]["containers"]
     assert "command" not in web, "the chart runs the image's default command"
@@ -376,8 +401,8 @@ def test_role_relay_and_consumer_run_from_the_image(image, role, report):
     namespace = "img" + uuid.uuid4().hex[:10]
     with database(role) as database_url, container() as name:
         events = {"namespace": namespace, "broker": {"host": broker.hostname, "port": broker.port or 5672, "vhost": "/"}}
-        events["broker"] |= {"user": broker.username or "guest", "password": broker.password or "guest"}
-        objects = chart_objects(role, database_url, events=events)
+        events["broker"] |= {"user": broker.username or "guest"}
+        objects = chart_objects(role, database_url, broker.password or "guest", events=events)
         migrate(name, migration_steps(objects, role))
         workers = [d for d in chart.of_kind(objects, "Deployment") if d["metadata"]["name"].startswith(f"{chart.RELEASE}-{role}-")]
         expected = {"relay"} if ROLES[role].publishes else set()

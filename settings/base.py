@@ -112,14 +112,18 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+#: Where collectstatic put the files (the image sets DJANGO_STATIC_ROOT). A checkout that
+#: never collected them has none: its files are served straight from the apps, and no
+#: process looks for a folder that nothing made.
+_collected = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = _collected if "DJANGO_STATIC_ROOT" in env.ENVIRON or _collected.is_dir() else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 #: Static files are served from STATIC_ROOT when it was collected (the image), else
 #: straight from the apps (local runs).
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_ROOT.is_dir())
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=STATIC_ROOT is None or not STATIC_ROOT.is_dir())
 
 #: The Django admin of a role, under its prefix; off unless switched on.
 ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)

@@ -21,6 +21,8 @@ def broker_connection() -> Connection:
             "data_folder_in": str(folder / "queues"),
             "data_folder_out": str(folder / "queues"),
             "control_folder": str(folder / "control"),
+            # Local runs: a consumer looks for new message files this often (kombu's default: 1 s).
+            "polling_interval": 0.1,
         }
         return Connection(url, transport_options=options)
     # Publisher confirms: the relay marks an event published only once the broker has it.

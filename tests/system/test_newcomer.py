@@ -123,7 +123,7 @@ def test_fresh_clone_make_run_then_the_readme_walkthrough_then_ctrl_c(clone, new
             check=False,
         )
         assert walk.returncode == 0 and not walk.stderr, walk.stderr
-        _check_every_answer(walk.stdout)
+        _check_every_answer(walk.stdout, script)
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal: SIGINT to the foreground group
@@ -163,39 +163,55 @@ def _check_what_make_run_said(output: str, port: int) -> None:
     assert "manage.py --role polls issue_token --sub alice" in banner
 
 
-#: Every curl call of the walk-through, in order: (status, what the body must say).
-PROMISES = [
-    (201, lambda b: b["id"] == 1 and b["question"] == "Tea or coffee?" and b["creator"] == "alice" and b["status"] == "open"),
-    (201, lambda b: b == {"id": 1, "poll_id": 1, "text": "Tea", "order": 1}),
-    (201, lambda b: b == {"id": 2, "poll_id": 1, "text": "Coffee", "order": 2}),
-    (201, lambda b: b["poll_id"] == 1 and b["choice_id"] == 2 and b["voter"] == "bob"),
-    (409, lambda b: b["error"]["code"] == "already_voted" and b["request_id"]),
-    (200, lambda b: b == {"poll_id": 1, "total": 1, "choices": [{"choice_id": 1, "votes": 0}, {"choice_id": 2, "votes": 1}]}),
-    (200, lambda b: b["choice_id"] == 2 and b["voter"] == "bob"),
-    (
-        200,
-        lambda b: (
-            b["poll"]["question"] == "Tea or coffee?"
-            and [c["text"] for c in b["choices"]] == ["Tea", "Coffee"]
-            and b["results"]["total"] == 1
-            and b["missing"] == []
-        ),
+#: What each call of the walk-through must answer beyond what README.md writes after it.
+BODIES = [
+    lambda b: b["id"] == 1 and b["question"] == "Tea or coffee?" and b["creator"] == "alice" and b["status"] == "open",
+    lambda b: b == {"id": 1, "poll_id": 1, "text": "Tea", "order": 1},
+    lambda b: b == {"id": 2, "poll_id": 1, "text": "Coffee", "order": 2},
+    lambda b: b["poll_id"] == 1 and b["choice_id"] == 2 and b["voter"] == "bob",
+    lambda b: b["error"]["status"] == 409 and b["request_id"],
+    lambda b: b == {"poll_id": 1, "total": 1, "choices": [{"choice_id": 1, "votes": 0}, {"choice_id": 2, "votes": 1}]},
+    lambda b: b["choice_id"] == 2 and b["voter"] == "bob",
+    lambda b: (
+        b["poll"]["question"] == "Tea or coffee?"
+        and [c["text"] for c in b["choices"]] == ["Tea", "Coffee"]
+        and b["results"]["total"] == 1
+        and b["missing"] == []
     ),
-    (200, lambda b: b["status"] == "closed" and b["closed_at"]),
-    (409, lambda b: b["error"]["code"] == "poll_closed"),
-    (204, lambda b: b is None),
-    (200, lambda b: b == []),
-    (404, lambda b: b["error"]["code"] == "poll_not_found"),
+    lambda b: b["status"] == "closed" and b["closed_at"],
+    lambda b: b["error"]["status"] == 409 and b["request_id"],
+    lambda b: b is None,
+    lambda b: b == [],
+    lambda b: b["error"]["status"] == 404 and b["request_id"],
 ]
+#: What README.md says a call answers: "# → 409 already_voted" (a status, then the error code of a refusal).
+ANNOUNCED = re.compile(r"#\s*→\s*(\d{3})(?:\s+([a-z_]+)\b)?")
 
 
-def _check_every_answer(stdout: str) -> None:
+def announced_answers(script: str) -> list[tuple[int, str | None]]:
+    """(status, error code or None) that README.md writes after each curl call, in order."""
+    answers = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if not line.lstrip().startswith("curl "):
+            continue
+        found = ANNOUNCED.search(line)
+        assert found, f"README.md does not say what this call answers (add '# → <status>'): {line}"
+        status = int(found.group(1))
+        answers.append((status, found.group(2) if status >= 400 else None))
+    return answers
+
+
+def _check_every_answer(stdout: str, script: str) -> None:
     parts = STATUS.split(stdout)  # body, status, body, status, ..., trailing text
     answers = [(int(status), body) for body, status in zip(parts[0::2], parts[1::2], strict=False)]
-    assert len(answers) == len(PROMISES), (
-        f"the README's walk-through makes {len(answers)} calls and this test checks {len(PROMISES)}: change them together"
+    promised = announced_answers(script)
+    assert len(answers) == len(promised) == len(BODIES), (
+        f"the walk-through made {len(answers)} calls, README.md announces {len(promised)} answers "
+        f"and this test checks {len(BODIES)} bodies: change them together"
     )
-    for number, ((status, body), (want_status, promise)) in enumerate(zip(answers, PROMISES, strict=True), start=1):
+    for number, ((status, body), (want_status, want_code), body_ok) in enumerate(zip(answers, promised, BODIES, strict=True), start=1):
         parsed = json.loads(body) if body.strip() else None
-        assert status == want_status, f"call {number} answered {status}, the README promises {want_status}: {body}"
-        assert promise(parsed), f"call {number} answered {body}"
+        assert status == want_status, f"call {number} answered {status}, README.md says {want_status}: {body}"
+        if want_code is not None:
+            assert parsed["error"]["code"] == want_code, f"call {number} answered {body}, README.md says {want_code}"
+        assert body_ok(parsed), f"call {number} answered {body}"

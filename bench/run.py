@@ -312,7 +312,7 @@ def role_env(stack: Stack, args) -> dict:
         LOG_LEVEL="INFO",
         # Every bench request comes from 127.0.0.1: one client for the per-address limits,
         # which are set out of reach; the checks themselves (a Redis round trip) still run.
-        POLLSITE_VOTE_RATE_PER_CLIENT="1000000000/minute",
+        POLLSITE_RATE_VOTES_PER_CLIENT="1000000000/minute",
         POLLSITE_RATE_READS_PER_CLIENT="1000000000/minute",
     )
     if args.redis:

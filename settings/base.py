@@ -162,8 +162,8 @@ REST_FRAMEWORK = {
         "writes_per_subject": env.str("POLLSITE_RATE_WRITES_PER_SUBJECT", default="120/minute"),
         "reads_per_client": env.str("POLLSITE_RATE_READS_PER_CLIENT", default="6000/minute"),
         "composed_reads_per_client": env.str("POLLSITE_RATE_COMPOSED_READS_PER_CLIENT", default="600/minute"),
-        "vote_voter": env.str("POLLSITE_VOTE_RATE_PER_VOTER", default="600/minute"),
-        "vote_client": env.str("POLLSITE_VOTE_RATE_PER_CLIENT", default="60000/minute"),
+        "vote_voter": env.str("POLLSITE_RATE_VOTES_PER_VOTER", default="600/minute"),
+        "vote_client": env.str("POLLSITE_RATE_VOTES_PER_CLIENT", default="60000/minute"),
     },
     # Proxies in front of the pods that append to X-Forwarded-For (1 behind the Ingress);
     # the client address is read that far from the right, so clients cannot forge it.

@@ -11,11 +11,16 @@ import copy
 import functools
 import json
 import re
+import secrets
 from pathlib import Path
 
 import helm_python as helm
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from helm_python import _native
+
+from pollsite.roles import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "pollsite"
@@ -127,3 +132,33 @@ def pod_environment(objects: list[dict], container: dict) -> dict[str, str]:
             ref = entry["valueFrom"]["secretKeyRef"]
             values[entry["name"]] = base64.b64decode(secrets[ref["name"]][ref["key"]]).decode()
     return values
+
+
+@functools.cache
+def jwt_signing_key() -> str:
+    """A private key standing in for the identity provider's (PEM, RS256); pods get its public half."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def jwt_public_key() -> str:
+    private = serialization.load_pem_private_key(jwt_signing_key().encode(), password=None)
+    return private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def operator_secrets(database_password: str = "db-password", broker_password: str = "guest") -> list[dict]:
+    """The Secrets docs/DEPLOY.md has the operator create before installing (the chart makes none)."""
+    data = {
+        f"{RELEASE}-{r}": {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_PASSWORD": database_password,
+            "EVENTS_PUBLISHER_PASSWORD": secrets.token_urlsafe(24),
+            "EVENTS_CONSUMER_PASSWORD": secrets.token_urlsafe(24),
+        }
+        for r in ROLES
+    }
+    data |= {f"{RELEASE}-jwt": {"jwt-public-key": jwt_public_key()}, f"{RELEASE}-events": {"password": broker_password}}
+    return [
+        {"kind": "Secret", "metadata": {"name": name}, "data": {k: base64.b64encode(v.encode()).decode() for k, v in keys.items()}}
+        for name, keys in data.items()
+    ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
+import yaml
+
 from tests.cluster.conftest import RELEASE, unavailable
-from tests.cluster.deploy_doc import ROOT
+from tests.cluster.deploy_doc import ROOT, production_values
 from tests.cluster.release import ROLES, Release
 
 PREVIOUS_CHART = "649d476"  # the last commit with chart 0.1.0
@@ -24,7 +26,13 @@ def test_upgrade_from_chart_0_1_0(cluster, doc, namespace, tmp_path):
     cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
     old_chart = tmp_path / "helm" / "pollsite"
-    doc.helm("install", RELEASE, str(old_chart), "-n", namespace, *doc.values_args(), "--wait", step="install chart 0.1.0")
+    # What the operator's production.yaml held under chart 0.1.0: today's, without what 0.1.0 did not know.
+    old_values = yaml.safe_load(production_values())
+    del old_values["defaults"]["database"]["caConfigMap"]
+    (tmp_path / "production-0.1.0.yaml").write_text(yaml.safe_dump(old_values))
+    overlay = doc.values_args()[-1]
+    old_args = ("-f", str(tmp_path / "production-0.1.0.yaml"), "-f", overlay)
+    doc.helm("install", RELEASE, str(old_chart), "-n", namespace, *old_args, "--wait", step="install chart 0.1.0")
     generated = {name: data for name, (_, data) in release.secrets().items()}
     assert {f"{RELEASE}-{r}" for r in ROLES} <= set(generated), "chart 0.1.0 generated each role's Secret"
 

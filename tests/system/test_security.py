@@ -198,8 +198,8 @@ def test_rate_limits_are_shared_by_every_vote_process_through_redis(tmp_path):
     try:
         stack.extra_env.update(
             CACHE_URL=f"{redis_url}?key_prefix={stack.namespace}",
-            POLLSITE_VOTE_RATE_PER_VOTER=f"{voter_limit}/hour",
-            POLLSITE_VOTE_RATE_PER_CLIENT=f"{client_limit}/hour",
+            POLLSITE_RATE_VOTES_PER_VOTER=f"{voter_limit}/hour",
+            POLLSITE_RATE_VOTES_PER_CLIENT=f"{client_limit}/hour",
             POLLSITE_NUM_PROXIES="1",
         )
         stack.prepare()
@@ -251,7 +251,7 @@ def test_the_limit_store_stopped_under_load_fails_open_never_500(tmp_path):
     redis = subprocess.Popen(redis_argv, stdout=subprocess.DEVNULL)
     stack = Stack(tmp_path / "stack", postgres_url=require("postgres"))
     try:
-        stack.extra_env.update(CACHE_URL=f"redis://127.0.0.1:{port}/0", POLLSITE_VOTE_RATE_PER_CLIENT="100000/hour")
+        stack.extra_env.update(CACHE_URL=f"redis://127.0.0.1:{port}/0", POLLSITE_RATE_VOTES_PER_CLIENT="100000/hour")
         stack.prepare()
         for role in ("polls", "choice", "vote"):
             stack.start_web(role, workers=2)

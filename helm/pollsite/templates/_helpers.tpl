@@ -167,8 +167,8 @@ DJANGO_SETTINGS_MODULE: {{ $role.settingsModule | quote }}
 DJANGO_DEBUG: {{ $v.django.debug | toString | quote }}
 DJANGO_ALLOWED_HOSTS: {{ join "," $hosts | quote }}
 DJANGO_CSRF_TRUSTED_ORIGINS: {{ join "," $origins | quote }}
-DJANGO_BEHIND_TLS_PROXY: {{ and $v.ingress.enabled $v.ingress.tls.enabled | toString | quote }}
-DJANGO_SECURE_COOKIES: {{ and $v.ingress.enabled $v.ingress.tls.enabled | toString | quote }}
+DJANGO_BEHIND_TLS_PROXY: {{ $v.ingress.tls.enabled | toString | quote }}
+DJANGO_SECURE_COOKIES: {{ $v.ingress.tls.enabled | toString | quote }}
 DJANGO_ADMIN_ENABLED: {{ $v.django.adminEnabled | toString | quote }}
 LOG_LEVEL: {{ $v.django.logLevel | quote }}
 POLLSITE_NUM_PROXIES: {{ ternary $v.ingress.numProxies 0 $v.ingress.enabled | toString | quote }}
@@ -180,10 +180,11 @@ DATABASE_SSLMODE: {{ $role.database.sslmode | quote }}
 JWT_ALGORITHM: {{ $v.jwt.algorithm | quote }}
 JWT_ISSUER: {{ $v.jwt.issuer | quote }}
 JWT_AUDIENCE: {{ $v.jwt.audience | quote }}
-{{- if $v.jwt.publicKey }}
-JWT_PUBLIC_KEY: {{ $v.jwt.publicKey | quote }}
-{{- end }}
+JWT_MAX_LIFETIME_SECONDS: {{ $v.jwt.maxLifetimeSeconds | toString | quote }}
 EVENTS_NAMESPACE: {{ $v.events.namespace | quote }}
+{{- range $name, $rate := $role.rateLimits }}
+POLLSITE_RATE_{{ snakecase $name | upper }}: {{ $rate | quote }}
+{{- end }}
 GUNICORN_WORKERS: {{ $role.gunicorn.workers | toString | quote }}
 GUNICORN_THREADS: {{ $role.gunicorn.threads | toString | quote }}
 GUNICORN_TIMEOUT: {{ $role.gunicorn.timeout | toString | quote }}
@@ -219,9 +220,9 @@ existingSecret names another. See docs/DEPLOY.md ("Secrets").
 {{- default (printf "%s-cache" (include "pollsite.fullname" .)) .Values.cache.existingSecret -}}
 {{- end -}}
 
-{{/* The environment every process of a role gets (dict root, role; migration: true for the
-migration Job, which needs no cache): the secrets, each from the role's Secret (created by
-the operator, named by convention) or the one existingSecret names. */}}
+{{/* The environment every process of a role gets (dict root, role): its Django secret key
+and its database credentials, each from the role's Secret (created by the operator, named
+by convention) or the one existingSecret names. */}}
 {{- define "pollsite.env" -}}
 {{- $root := .root -}}
 {{- $role := .role -}}
@@ -247,19 +248,38 @@ the operator, named by convention) or the one existingSecret names. */}}
       name: {{ default $role.fullname $db.existingSecret }}
       key: {{ ternary $db.existingSecretKeys.password "DATABASE_PASSWORD" (not (empty $db.existingSecret)) }}
 - name: DATABASE_URL
-  value: "postgres://$(DATABASE_USER)@$(DATABASE_HOST):$(DATABASE_PORT)/$(DATABASE_NAME)?sslmode=$(DATABASE_SSLMODE)"
-{{- if not $v.jwt.publicKey }}
-- name: JWT_SECRET
+  value: "postgres://$(DATABASE_USER)@$(DATABASE_HOST):$(DATABASE_PORT)/$(DATABASE_NAME)?sslmode=$(DATABASE_SSLMODE){{ if $db.caConfigMap }}&sslrootcert={{ include "pollsite.databaseCaPath" . }}{{ end }}"
+{{- end -}}
+
+{{/*
+What only a role's web pods get (dict root): they alone verify tokens and count rate
+limits, so relays, consumers and migration Jobs hold no key material and no cache URL.
+The verifying key: the identity provider's JWKS URL, or a PEM public key (inline, or
+from the Secret <fullname>-jwt, key jwt-public-key); HS* (development) reads a shared
+secret from the same Secret, key jwt-secret. Nothing in the release can sign an RS256/ES256
+token.
+*/}}
+{{- define "pollsite.webEnv" -}}
+{{- $v := .root.Values -}}
+{{- $hs := hasPrefix "HS" $v.jwt.algorithm -}}
+{{- if $v.jwt.jwksUrl }}
+- name: JWT_JWKS_URL
+  value: {{ $v.jwt.jwksUrl | quote }}
+{{- else if and $v.jwt.publicKey (not $hs) }}
+- name: JWT_PUBLIC_KEY
+  value: {{ $v.jwt.publicKey | quote }}
+{{- else }}
+- name: {{ ternary "JWT_SECRET" "JWT_PUBLIC_KEY" $hs }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "pollsite.jwtSecretName" $root }}
-      key: {{ ternary $v.jwt.existingSecretKey "jwt-secret" (not (empty $v.jwt.existingSecret)) }}
+      name: {{ include "pollsite.jwtSecretName" .root }}
+      key: {{ default (ternary "jwt-secret" "jwt-public-key" $hs) $v.jwt.existingSecretKey }}
 {{- end }}
-{{- if and (or $v.cache.url $v.cache.existingSecret) (not .migration) }}
+{{- if or $v.cache.url $v.cache.existingSecret }}
 - name: CACHE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ include "pollsite.cacheSecretName" $root }}
+      name: {{ include "pollsite.cacheSecretName" .root }}
       key: {{ ternary $v.cache.existingSecretKey "url" (not (empty $v.cache.existingSecret)) }}
 {{- end }}
 {{- end -}}
@@ -334,11 +354,34 @@ checksum/config: {{ include "pollsite.configData" . | sha256sum }}
 checksum/secrets: {{ toJson (list .role.database .role.secretKey .root.Values.jwt .root.Values.events.broker .root.Values.cache) | sha256sum }}
 {{- end -}}
 
-{{- define "pollsite.tmpVolume" -}}
+{{/* A pod's volumes and a container's mounts (dict root, role): the in-memory /tmp, and the
+database's CA certificate when roles.<r>.database.caConfigMap names one. */}}
+{{- define "pollsite.volumes" -}}
 - name: tmp
   emptyDir:
     medium: Memory
-    sizeLimit: {{ .Values.tmpSizeLimit }}
+    sizeLimit: {{ .root.Values.tmpSizeLimit }}
+{{- with .role.database.caConfigMap }}
+- name: database-ca
+  configMap:
+    name: {{ . }}
+    items:
+      - {key: {{ $.role.database.caConfigMapKey }}, path: ca.crt}
+{{- end }}
+{{- end -}}
+
+{{- define "pollsite.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .role.database.caConfigMap }}
+- name: database-ca
+  mountPath: /etc/pollsite/database-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "pollsite.databaseCaPath" -}}
+/etc/pollsite/database-ca/ca.crt
 {{- end -}}
 
 {{/*
@@ -408,12 +451,13 @@ value (the setting that asked for it). Every monitoring.coreos.com template call
 {{- end -}}
 {{- end -}}
 
-{{/* Every Secret key the release's pods read, as a YAML list of {name, key}. */}}
+{{/* Every Secret key the release's pods read that the operator creates (not the cache URL
+Secret the chart makes from cache.url), as a YAML list of {name, key}. */}}
 {{- define "pollsite.secretRefs" -}}
 {{- range $name := include "pollsite.enabledRoles" . | splitList "\n" | compact }}
 {{- $role := dict }}
 {{- include "pollsite.role" (dict "root" $ "name" $name "out" $role) }}
-{{- $entries := include "pollsite.env" (dict "root" $ "role" $role "migration" true) | fromYamlArray }}
+{{- $entries := concat (include "pollsite.env" (dict "root" $ "role" $role) | fromYamlArray) (include "pollsite.webEnv" (dict "root" $) | fromYamlArray) }}
 {{- if $.Values.events.enabled }}
 {{- range $process := list "relay" "consumer" }}
 {{- if or (and (eq $process "relay") $role.publishes) (and (eq $process "consumer") $role.consumes) }}
@@ -421,13 +465,13 @@ value (the setting that asked for it). Every monitoring.coreos.com template call
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $madeHere := ternary "" (include "pollsite.cacheSecretName" $) (not (empty $.Values.cache.existingSecret)) }}
 {{- range $entry := $entries }}
 {{- with $entry.valueFrom }}
+{{- if ne .secretKeyRef.name $madeHere }}
 - {name: {{ .secretKeyRef.name | quote }}, key: {{ .secretKeyRef.key | quote }}}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if .Values.cache.existingSecret }}
-- {name: {{ .Values.cache.existingSecret | quote }}, key: {{ .Values.cache.existingSecretKey | quote }}}
 {{- end }}
 {{- end -}}

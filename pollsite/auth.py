@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework import authentication, exceptions
 
 from pollsite.exceptions import ErrorCode
-from pollsite.request_context import subject_var
+from pollsite.request_context import bearer_token_var, subject_var
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(f"The token is invalid: {exc}.", ErrorCode.TOKEN_INVALID) from None
         subject = claims["sub"]
         subject_var.set(subject)
+        bearer_token_var.set(token.strip())
         return TokenUser(subject=subject, claims=claims), token
 
     def authenticate_header(self, request):

@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     POLL_CLOSED = "poll_closed"
     ALREADY_VOTED = "already_voted"
     NOT_YET_KNOWN = "not_yet_known"
+    POLL_HAS_VOTES = "poll_has_votes"
+    POLL_BEING_EDITED = "poll_being_edited"
     DUPLICATE_CHOICE = "duplicate_choice"
     TOO_MANY_CHOICES = "too_many_choices"
     # what the HTTP layer answers by itself (pollsite.errors, pollsite.auth)

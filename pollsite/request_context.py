@@ -1,4 +1,4 @@
-"""Per-request context (request id, token subject) for logs, outgoing calls and events."""
+"""Per-request context (request id, token subject, the caller's token) for logs, outgoing calls and events."""
 
 import re
 import uuid
@@ -6,6 +6,9 @@ from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 subject_var: ContextVar[str] = ContextVar("subject", default="")
+#: The caller's verified bearer token: a call another role must judge on the caller's behalf
+#: (an edit lease at vote) carries it. Never logged.
+bearer_token_var: ContextVar[str] = ContextVar("bearer_token", default="")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -3,7 +3,7 @@
 import logging
 import time
 
-from pollsite.request_context import REQUEST_ID_HEADER, accept_request_id, request_id_var, subject_var
+from pollsite.request_context import REQUEST_ID_HEADER, accept_request_id, bearer_token_var, request_id_var, subject_var
 
 access_log = logging.getLogger("pollsite.access")
 
@@ -17,6 +17,7 @@ class RequestIdMiddleware:
         request.request_id = request_id
         id_token = request_id_var.set(request_id)
         subject_token = subject_var.set("")
+        bearer_token = bearer_token_var.set("")
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -34,3 +35,4 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(id_token)
             subject_var.reset(subject_token)
+            bearer_token_var.reset(bearer_token)

@@ -63,7 +63,7 @@ ROLES: dict[str, Role] = {
     role.name: role
     for role in (
         Role("polls", publishes=True, calls=("choice", "vote")),
-        Role("choice", publishes=True, consumes=("polls",), calls=("polls",)),
+        Role("choice", publishes=True, consumes=("polls",), calls=("polls", "vote")),
         Role("vote", consumes=("polls", "choice"), calls=("polls", "choice")),
     )
 }

@@ -2,7 +2,9 @@
 
 Changing a poll's choices needs an answer now from the polls role (does the poll
 exist, is it open, is the caller its creator), so that is a synchronous call; if
-polls is down the call raises Unavailable (503) before anything is written.
+polls is down the call raises Unavailable (503) before anything is written. Changing a
+choice's text or deleting it also needs the vote role's edit lease (the poll must have
+no vote yet: pollsite.edit_lease); if vote is down, the same 503.
 """
 
 from django.db import IntegrityError, transaction
@@ -10,6 +12,7 @@ from django.db.models import Max
 
 from apps.choice.models import Choice
 from pollsite.client import service_client
+from pollsite.edit_lease import wording_change
 from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, PollStatus
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, NotAllowed, NotFound, get_or_not_found
@@ -53,29 +56,35 @@ def choice_create(*, poll_id: int, actor: str, text: str, order: int | None = No
 
 
 def choice_update(*, choice_id: int, actor: str, text: str | None = None, order: int | None = None) -> Choice:
+    """Change a choice. A new text only while its poll has no vote (the vote role holds the
+    poll's votes meanwhile: pollsite.edit_lease); its order whenever the poll is open."""
     choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
     try:
-        with transaction.atomic():
-            choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
-            if text is not None:
-                choice.text = text
-            if order is not None:
-                choice.order = order
-            choice.save(update_fields=["text", "order"])
-            event_record(event_type="choice.updated", payload=_payload(choice))
+        with wording_change(poll_id=choice.poll_id, needed=text is not None and text != choice.text) as lease:
+            with transaction.atomic():
+                choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
+                if text is not None:
+                    choice.text = text
+                if order is not None:
+                    choice.order = order
+                choice.save(update_fields=["text", "order"])
+                event_record(event_type="choice.updated", payload=_payload(choice))
+                lease.confirm()
     except IntegrityError as exc:
         raise _duplicate(exc) from None
     return choice
 
 
 def choice_delete(*, choice_id: int, actor: str) -> None:
+    """Delete a choice, only while its poll has no vote: a vote's choice never disappears."""
     choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
-    with transaction.atomic():
+    with wording_change(poll_id=choice.poll_id) as lease, transaction.atomic():
         deleted, _ = Choice.objects.filter(pk=choice_id).delete()
         if deleted:
             event_record(event_type="choice.deleted", payload=ChoiceDeleted(choice_id=choice_id, poll_id=choice.poll_id))
+        lease.confirm()
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.polls.models import Poll
+from pollsite.edit_lease import wording_change
 from pollsite.events.contract import PollDeleted, PollSnapshot
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, get_or_not_found
@@ -39,19 +40,30 @@ def poll_create(*, question: str, creator: str, closes_at: datetime | None = Non
     return poll
 
 
-@transaction.atomic
-def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes_at: datetime | None = None) -> Poll:
-    poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
+def _require_changeable(poll: Poll, actor: str) -> None:
     _require_creator(poll, actor, "change")
     if poll.status_at(timezone.now()) == Poll.Status.CLOSED:
         raise Conflict("The poll is closed; it can no longer be changed.", ErrorCode.POLL_CLOSED)
-    if question is not None:
-        poll.question = question
+
+
+def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes_at: datetime | None = None) -> Poll:
+    """Change a poll. A new question only while the poll has no vote (the vote role holds
+    its votes meanwhile: pollsite.edit_lease); its closing time whenever it is open."""
     if closes_at is not None:
         _require_future(closes_at)
-        poll.closes_at = closes_at
-    poll.save(update_fields=["question", "closes_at"])
-    event_record(event_type="poll.updated", payload=_poll_payload(poll))
+    poll = get_or_not_found(Poll, pk=poll_id)
+    _require_changeable(poll, actor)  # before asking the vote role anything
+    with wording_change(poll_id=poll_id, needed=question is not None and question != poll.question) as lease:
+        with transaction.atomic():
+            poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
+            _require_changeable(poll, actor)
+            if question is not None:
+                poll.question = question
+            if closes_at is not None:
+                poll.closes_at = closes_at
+            poll.save(update_fields=["question", "closes_at"])
+            event_record(event_type="poll.updated", payload=_poll_payload(poll))
+            lease.confirm()
     return poll
 
 

@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.vote import selectors, services
-from apps.vote.serializers import ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
+from apps.vote.serializers import EditLeaseSerializer, ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
 from pollsite import metrics
 from pollsite.throttling import ClientRateThrottle, OneTripThrottling, VoterRateThrottle
 
@@ -45,3 +45,31 @@ class ResultsApi(GenericAPIView):
 
     def get(self, request, poll_id: int):
         return Response(ResultsSerializer(selectors.poll_results(poll_id=poll_id)).data)
+
+
+class EditLeaseApi(GenericAPIView):
+    """Hold new votes while the poll's creator changes its question or a choice's text.
+
+    Refused with 409 poll_has_votes once the poll has a vote. The polls and choice roles
+    take a lease on the creator's behalf around such a change (pollsite.edit_lease).
+    """
+
+    serializer_class = EditLeaseSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: EditLeaseSerializer})
+    def post(self, request, poll_id: int):
+        poll = services.edit_lease_take(poll_id=poll_id, actor=request.user.subject)
+        return Response(EditLeaseSerializer(poll).data, status=status.HTTP_201_CREATED)
+
+
+class EditLeaseReleaseApi(GenericAPIView):
+    """End a lease once the change committed (or gave up); a lease already gone is no error."""
+
+    serializer_class = EditLeaseSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, poll_id: int, lease_id):
+        services.edit_lease_release(poll_id=poll_id, lease_id=lease_id, actor=request.user.subject)
+        return Response(status=status.HTTP_204_NO_CONTENT)

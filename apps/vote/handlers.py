@@ -9,11 +9,13 @@ from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, PollDeleted,
 
 
 def on_poll_changed(payload: PollSnapshot) -> None:
-    services.known_poll_apply(poll_id=payload.poll_id, status=KnownPoll.Status.of(payload.status), closes_at=payload.closes_at)
+    status = KnownPoll.Status.of(payload.status)
+    services.known_poll_apply(poll_id=payload.poll_id, status=status, closes_at=payload.closes_at, creator=payload.creator)
 
 
 def on_poll_closed(payload: PollSnapshot) -> None:
-    services.known_poll_apply(poll_id=payload.poll_id, status=KnownPoll.Status.CLOSED, closes_at=payload.closes_at)
+    status = KnownPoll.Status.CLOSED
+    services.known_poll_apply(poll_id=payload.poll_id, status=status, closes_at=payload.closes_at, creator=payload.creator)
 
 
 def on_poll_deleted(payload: PollDeleted) -> None:

@@ -27,6 +27,11 @@ class KnownPoll(models.Model):
     poll_id = models.BigIntegerField(primary_key=True)
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.OPEN)
     closes_at = models.DateTimeField(null=True, blank=True)
+    #: The poll's creator (the subject of the token that created it): who may take an edit lease.
+    creator = models.CharField(max_length=150, blank=True)
+    #: While its creator changes the poll's wording, new votes wait (apps.vote.services.edit_lease_take).
+    edit_lease_id = models.UUIDField(null=True, blank=True)
+    edit_lease_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

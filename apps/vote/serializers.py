@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.vote.models import Vote
@@ -28,3 +29,15 @@ class ResultsSerializer(serializers.Serializer):
     poll_id = serializers.IntegerField()
     total = serializers.IntegerField()
     choices = ChoiceResultSerializer(many=True)
+
+
+class EditLeaseSerializer(serializers.Serializer):
+    """A hold on new votes while the poll's creator changes its wording."""
+
+    poll_id = serializers.IntegerField(read_only=True)
+    lease_id = serializers.UUIDField(read_only=True, source="edit_lease_id")
+    expires_at = serializers.DateTimeField(read_only=True, source="edit_lease_until")
+    seconds = serializers.SerializerMethodField()
+
+    def get_seconds(self, poll) -> int:
+        return settings.VOTE_EDIT_LEASE_SECONDS

@@ -1,12 +1,14 @@
-"""Writes of the vote role: casting votes, and keeping its read model of polls and choices.
+"""Writes of the vote role: casting votes, edit leases, and keeping its read model of polls and choices.
 
 Casting locks the poll's and the choice's read-model rows FOR SHARE: many votes into
-one poll share the lock, while an event that closes or deletes the poll (FOR UPDATE)
-waits for the votes in flight and they for it, so no vote lands after a deletion.
+one poll share the lock, while an event that closes or deletes the poll, or an edit lease
+(FOR UPDATE), waits for the votes in flight and they for it, so no vote lands after a
+deletion, and none while a poll's wording changes.
 """
 
 import random
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -17,27 +19,38 @@ from django.utils.dateparse import parse_datetime
 from apps.vote.models import KnownChoice, KnownPoll, TallyShard, Vote
 from pollsite.client import service_client
 from pollsite.events.contract import PollStatus
-from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotFound
+from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, NotFound
 
 
 def _shard_count() -> int:
     return settings.VOTE_TALLY_SHARDS
 
 
+def _aware(moment):
+    return moment.replace(tzinfo=UTC) if moment is not None and timezone.is_naive(moment) else moment  # SQLite: naive UTC
+
+
 def _read_model_row(*, poll_id: int, choice_id: int):
-    """(choice's poll id, choice deleted, poll status, poll closes_at), share-locked, or None on a miss."""
+    """(choice's poll id, choice deleted, poll status, poll closes_at, edit lease until), share-locked, or None on a miss."""
     lock = " FOR SHARE OF c, p" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT c.poll_id, c.deleted, p.status, p.closes_at "  # noqa: S608 - table names are ours
+            f"SELECT c.poll_id, c.deleted, p.status, p.closes_at, p.edit_lease_until "  # noqa: S608 - table names are ours
             f"FROM {KnownChoice._meta.db_table} c, {KnownPoll._meta.db_table} p "
             f"WHERE c.choice_id = %s AND p.poll_id = %s{lock}",
             [choice_id, poll_id],
         )
         row = cursor.fetchone()
-    if row is not None and row[3] is not None and timezone.is_naive(row[3]):  # SQLite: naive UTC
-        row = (*row[:3], row[3].replace(tzinfo=UTC))
-    return row
+    return None if row is None else (*row[:3], _aware(row[3]), _aware(row[4]))
+
+
+def _learn_poll(*, poll_id: int) -> None:
+    """Read-through: ask the polls role about a poll the read model lacks (or lacks the creator of)."""
+    poll = service_client("polls").get_json(f"polls/{poll_id}/")
+    if poll is None:
+        raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
+    status = KnownPoll.Status.of(PollStatus(poll["status"]))
+    known_poll_apply(poll_id=poll_id, status=status, closes_at=poll["closes_at"], creator=poll["creator"])
 
 
 def _learn_from_roles(*, poll_id: int, choice_id: int) -> None:
@@ -48,22 +61,22 @@ def _learn_from_roles(*, poll_id: int, choice_id: int) -> None:
             raise Invalid({"choice_id": [f"Choice {choice_id} does not exist."]}, ErrorCode.CHOICE_NOT_FOUND)
         KnownChoice.objects.get_or_create(choice_id=choice_id, defaults={"poll_id": choice["poll_id"]})
     if not KnownPoll.objects.filter(poll_id=poll_id).exists():
-        poll = service_client("polls").get_json(f"polls/{poll_id}/")
-        if poll is None:
-            raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
-        known_poll_apply(poll_id=poll_id, status=KnownPoll.Status.of(PollStatus(poll["status"])), closes_at=poll["closes_at"])
+        _learn_poll(poll_id=poll_id)
 
 
 def _check_votable(row, *, poll_id: int, choice_id: int) -> None:
-    choice_poll_id, choice_deleted, poll_status, closes_at = row
+    choice_poll_id, choice_deleted, poll_status, closes_at, edit_lease_until = row
     if poll_status == KnownPoll.Status.DELETED:
         raise NotFound(f"Poll {poll_id} does not exist.", ErrorCode.POLL_NOT_FOUND)
     if choice_deleted:
         raise Invalid({"choice_id": [f"Choice {choice_id} does not exist."]}, ErrorCode.CHOICE_NOT_FOUND)
     if choice_poll_id != poll_id:
         raise Invalid({"choice_id": [f"Choice {choice_id} is not a choice of poll {poll_id}."]}, ErrorCode.CHOICE_NOT_IN_POLL)
-    if poll_status == KnownPoll.Status.CLOSED or (closes_at is not None and closes_at <= timezone.now()):
+    now = timezone.now()
+    if poll_status == KnownPoll.Status.CLOSED or (closes_at is not None and closes_at <= now):
         raise Conflict(f"Poll {poll_id} is closed; it takes no more votes.", ErrorCode.POLL_CLOSED)
+    if edit_lease_until is not None and edit_lease_until > now:
+        raise Conflict(f"Poll {poll_id}'s wording is being changed by its creator; try again in a moment.", ErrorCode.POLL_BEING_EDITED)
 
 
 def vote_cast(*, poll_id: int, choice_id: int, voter: str) -> Vote:
@@ -108,7 +121,7 @@ def _vote_insert_one_statement(*, poll_id: int, choice_id: int, voter: str) -> V
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH known AS (
-                  SELECT c.poll_id, c.deleted, p.status, p.closes_at
+                  SELECT c.poll_id, c.deleted, p.status, p.closes_at, p.edit_lease_until
                   FROM {KnownChoice._meta.db_table} c, {KnownPoll._meta.db_table} p
                   WHERE c.choice_id = %(choice)s AND p.poll_id = %(poll)s FOR SHARE OF c, p),
                 vote AS (
@@ -116,21 +129,22 @@ def _vote_insert_one_statement(*, poll_id: int, choice_id: int, voter: str) -> V
                   SELECT %(poll)s, %(choice)s, %(voter)s, %(now)s FROM known
                   WHERE known.poll_id = %(poll)s AND NOT known.deleted AND known.status = {KnownPoll.Status.OPEN:d}
                     AND (known.closes_at IS NULL OR known.closes_at > %(now)s)
+                    AND (known.edit_lease_until IS NULL OR known.edit_lease_until <= %(now)s)
                   RETURNING id),
                 tally AS (
                   INSERT INTO {tallies} (poll_id, choice_id, shard, count) SELECT %(poll)s, %(choice)s, %(shard)s, 1 FROM vote
                   ON CONFLICT (poll_id, choice_id, shard) DO UPDATE SET count = {tallies}.count + 1)
-                SELECT known.poll_id, known.deleted, known.status, known.closes_at, vote.id
+                SELECT known.poll_id, known.deleted, known.status, known.closes_at, known.edit_lease_until, vote.id
                 FROM known LEFT JOIN vote ON true""",  # noqa: S608 - table names are ours
             params,
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    if row[4] is None:
-        _check_votable(row[:4], poll_id=poll_id, choice_id=choice_id)
+    if row[5] is None:
+        _check_votable(row[:5], poll_id=poll_id, choice_id=choice_id)
         raise AssertionError(f"vote refused by the read model but allowed by _check_votable: {row}")
-    vote = Vote(id=row[4], poll_id=poll_id, choice_id=choice_id, voter=voter, created_at=now)
+    vote = Vote(id=row[5], poll_id=poll_id, choice_id=choice_id, voter=voter, created_at=now)
     vote._state.adding, vote._state.db = False, connection.alias
     return vote
 
@@ -156,21 +170,69 @@ def _tally_add(*, poll_id: int, choice_id: int, delta: int) -> None:
         )
 
 
+# --- edit leases: a poll's wording changes only while it has no vote ----------------------
+
+
+def edit_lease_take(*, poll_id: int, actor: str) -> KnownPoll:
+    """Hold new votes on a poll while its creator changes its question or a choice's text.
+
+    Refused (poll_has_votes) once the poll has a vote: from then on its wording is what
+    its votes mean. The poll's row is locked FOR UPDATE, so this waits for the votes in
+    flight (they hold it FOR SHARE) and sees them; a vote after it sees the lease and is
+    refused (poll_being_edited) until the lease is released or runs out
+    (VOTE_EDIT_LEASE_SECONDS). The polls and choice roles take one around such a change
+    (pollsite.edit_lease).
+
+    A poll vote has not learned of yet (its poll.created event is on its way) has no vote
+    either, but no row to hold the lease: not_yet_known, and the caller asks again. No
+    read-through here: the polls role is the caller, waiting on this answer.
+    """
+    creator = KnownPoll.objects.filter(poll_id=poll_id).values_list("creator", flat=True).first()
+    if creator is None:
+        raise Conflict(f"The vote service has not learned of poll {poll_id} yet; try again in a moment.", ErrorCode.NOT_YET_KNOWN)
+    if creator == "":  # a row from before creators were recorded
+        _learn_poll(poll_id=poll_id)  # outside the transaction: no lock held across a call
+    with transaction.atomic():
+        poll = KnownPoll.objects.select_for_update().filter(poll_id=poll_id).exclude(status=KnownPoll.Status.DELETED).first()
+        if poll is None:
+            raise NotFound(f"The vote service knows no poll {poll_id}.", ErrorCode.POLL_NOT_FOUND)
+        if poll.creator != actor:
+            raise NotAllowed("Only the poll's creator may change its wording.", ErrorCode.NOT_POLL_CREATOR)
+        if Vote.objects.filter(poll_id=poll_id).exists():
+            raise Conflict(
+                f"Poll {poll_id} has votes: its question and its choices' texts can no longer change, "
+                "and its choices can no longer be deleted.",
+                ErrorCode.POLL_HAS_VOTES,
+            )
+        poll.edit_lease_id = uuid.uuid4()
+        poll.edit_lease_until = timezone.now() + timedelta(seconds=settings.VOTE_EDIT_LEASE_SECONDS)
+        poll.save(update_fields=["edit_lease_id", "edit_lease_until", "updated_at"])
+    return poll
+
+
+def edit_lease_release(*, poll_id: int, lease_id: uuid.UUID, actor: str) -> None:
+    """End a lease early (the change committed or gave up). A lease already gone or replaced is left alone."""
+    KnownPoll.objects.filter(poll_id=poll_id, edit_lease_id=lease_id, creator=actor).update(
+        edit_lease_id=None, edit_lease_until=None, updated_at=timezone.now()
+    )
+
+
 # --- the read model, fed by events (apps.vote.handlers) ---------------------------------
 
 
-def known_poll_apply(*, poll_id: int, status: int, closes_at: str | datetime | None = None) -> KnownPoll:
+def known_poll_apply(*, poll_id: int, status: int, closes_at: str | datetime | None = None, creator: str = "") -> KnownPoll:
     """Record what we learned of a poll. Status never moves backwards (events may repeat)."""
     if isinstance(closes_at, str):
         closes_at = parse_datetime(closes_at)
     with transaction.atomic():
         poll, created = KnownPoll.objects.select_for_update().get_or_create(
-            poll_id=poll_id, defaults={"status": status, "closes_at": closes_at}
+            poll_id=poll_id, defaults={"status": status, "closes_at": closes_at, "creator": creator}
         )
         if not created:
             poll.status = max(poll.status, status)
             poll.closes_at = closes_at
-            poll.save(update_fields=["status", "closes_at", "updated_at"])
+            poll.creator = creator or poll.creator
+            poll.save(update_fields=["status", "closes_at", "creator", "updated_at"])
     return poll
 
 

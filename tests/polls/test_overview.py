@@ -4,15 +4,8 @@ import pytest
 import requests
 
 from tests.polls.conftest import API
-from tests.support.api import faked_roles
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def other_roles():
-    with faked_roles() as mock:
-        yield mock
 
 
 def make_poll(client_as):

@@ -26,11 +26,22 @@ class RequestContextFilter(logging.Filter):
 
 
 def json_formatter(**static_fields) -> dict:
-    """A logging dictConfig formatter: ISO 8601 UTC ``time``, ``level``, ``logger``, ``pid``, ``message``."""
+    """A logging dictConfig formatter: ISO 8601 UTC ``time``, ``level``, ``logger``, ``pid``, ``message``.
+
+    python-json-logger's orjson formatter: the same fields as its standard one, serialized
+    at half the cost (one line per request is on every role's hot path).
+    """
     return {
-        "()": "pythonjsonlogger.json.JsonFormatter",
+        "()": "pythonjsonlogger.orjson.OrjsonFormatter",
         "format": "%(levelname)s %(name)s %(process)d %(message)s",
         "timestamp": "time",
         "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
         "static_fields": static_fields,
     }
+
+
+# No line carries the thread, the process name or the asyncio task, so no record looks
+# them up (the logging module's own switches for this; the pid stays).
+logging.logThreads = False
+logging.logMultiprocessing = False
+logging.logAsyncioTasks = False

@@ -60,6 +60,68 @@ def vote_refused(reason: str) -> None:
     VOTES_REFUSED.labels(reason=reason).inc()
 
 
+# --- request metrics -------------------------------------------------------------------
+
+#: Methods django-prometheus labels by name; anything else is "<invalid method>", as there.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
+
+
+class RequestMetricsMiddleware:
+    """The request metrics docs/OPERATIONS.md lists and the dashboard reads, with django-prometheus's
+    own metric objects (names, labels, buckets), and nothing else.
+
+    django-prometheus's pair of middlewares updates a dozen series on every request (body
+    sizes, charsets, transports, latency with and without middlewares...), a sixth of the
+    vote path's CPU (docs/BENCHMARKS.md); this one updates the four that are read: requests
+    by view, responses by status and by status and view, latency by view, plus exceptions
+    by type. It sits where PrometheusAfterMiddleware sat, around the view.
+    """
+
+    def __init__(self, get_response):
+        from django_prometheus.middleware import Metrics
+
+        self.get_response = get_response
+        metrics = Metrics.get_instance()  # the same metric objects as django-prometheus's own middleware
+        self.requests_by_view = metrics.requests_by_view_transport_method
+        self.responses_by_status = metrics.responses_by_status
+        self.responses_by_status_view = metrics.responses_by_status_view_method
+        self.latency_by_view = metrics.requests_latency_by_view_method
+        self.exceptions_by_type = metrics.exceptions_by_type
+
+        #: The labelled series of one (view, transport, method, status), looked up once each.
+        self.series: dict[tuple, tuple] = {}
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        method = request.method if request.method in KNOWN_METHODS else "<invalid method>"  # bounded, whatever clients send
+        key = (match.view_name if match is not None else None, request.is_secure(), method, response.status_code)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = self._series(match, *key)
+        requests, responses, responses_by_view, latency = series
+        if requests is not None:
+            requests.inc()
+        responses.inc()
+        responses_by_view.inc()
+        latency.observe(time.perf_counter() - started)
+        return response
+
+    def _series(self, match, view_name, secure, method, status_code) -> tuple:
+        view, status = view_name or "<unnamed view>", str(status_code)
+        requests = self.requests_by_view.labels(view, "https" if secure else "http", method) if match is not None else None
+        return (
+            requests,
+            self.responses_by_status.labels(status),
+            self.responses_by_status_view.labels(status, view, method),
+            self.latency_by_view.labels(view, method),
+        )
+
+    def process_exception(self, request, exception):
+        self.exceptions_by_type.labels(type(exception).__name__).inc()
+
+
 # --- collectors ------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import time
 from pollsite.request_context import REQUEST_ID_HEADER, accept_request_id, bearer_token_var, request_id_var, subject_var
 
 access_log = logging.getLogger("pollsite.access")
+REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
 class RequestIdMiddleware:
@@ -13,7 +14,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request_id = accept_request_id(request.META.get(REQUEST_ID_META))  # not request.headers: it copies every header
         request.request_id = request_id
         id_token = request_id_var.set(request_id)
         subject_token = subject_var.set("")

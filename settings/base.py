@@ -56,36 +56,44 @@ SILENCED_SYSTEM_CHECKS = env.list(
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("POLLSITE_MAX_BODY_BYTES", default=64 * 1024)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
-    "axes",
     "pollsite",
 ]
 
 MIDDLEWARE = [
     "pollsite.probes.ProbeMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "pollsite.request_id.RequestIdMiddleware",
     "pollsite.cache_control.PrivateResponsesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "pollsite.metrics.RequestMetricsMiddleware",
 ]
+
+#: The Django admin of a role, under its prefix; off unless switched on. Only where it is
+#: served does a role install its apps (sessions, messages, the login lockout) and run
+#: their middleware: an API-only role answers through the shorter stack above.
+ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)
+if ADMIN_ENABLED:
+    INSTALLED_APPS[:0] = ["django.contrib.admin", "django.contrib.sessions", "django.contrib.messages"]
+    INSTALLED_APPS.append("axes")
+    _common = MIDDLEWARE.index("django.middleware.common.CommonMiddleware")
+    MIDDLEWARE[_common : _common + 2] = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ]
+    MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 ROOT_URLCONF = "pollsite.urls"
 WSGI_APPLICATION = "pollsite.wsgi.application"
@@ -125,11 +133,12 @@ STORAGES = {
 #: straight from the apps (local runs).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=STATIC_ROOT is None or not STATIC_ROOT.is_dir())
 
-#: The Django admin of a role, under its prefix; off unless switched on.
-ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)
-# Its login: repeated failures lock out the username and, apart from it, the client
-# address (django-axes, counted in the role's own database) for a cool-off period.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# The admin's login: repeated failures lock out the username and, apart from it, the
+# client address (django-axes, counted in the role's own database) for a cool-off period.
+AUTHENTICATION_BACKENDS = [
+    *(["axes.backends.AxesStandaloneBackend"] if ADMIN_ENABLED else []),
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -260,7 +269,7 @@ def role_settings(name: str) -> dict:
     if database["ENGINE"] == "django.db.backends.sqlite3":
         if database["NAME"] and database["NAME"] != ":memory:":
             Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/
-        database["ENGINE"] = "django_prometheus.db.backends.sqlite3"  # query metrics locally too
+        database["ENGINE"] = "pollsite.db.sqlite3"  # query metrics locally too
         # Several gunicorn workers share the file: WAL and write transactions that
         # take the lock up front instead of failing with "database is locked".
         database["OPTIONS"] = {
@@ -269,7 +278,7 @@ def role_settings(name: str) -> dict:
             "timeout": 20,
         }
     else:
-        database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        database["ENGINE"] = "pollsite.db.postgresql"
         database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         database["CONN_HEALTH_CHECKS"] = True
         database.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)

@@ -27,7 +27,7 @@ def test_exactly_one_database_from_database_url(role, monkeypatch):
     assert (database["default"]["NAME"], database["default"]["HOST"]) == ("elsewhere", "db.example")
     monkeypatch.delenv("DATABASE_URL")
     sqlite = role_settings(role.name)["DATABASES"]["default"]
-    assert sqlite["ENGINE"] == "django_prometheus.db.backends.sqlite3"  # Django's, with query metrics
+    assert sqlite["ENGINE"] == "pollsite.db.sqlite3"  # Django's, with query metrics (pollsite.db)
     assert str(sqlite["NAME"]).endswith(f"{role.name}.sqlite3")  # the role's own file
 
 

@@ -36,6 +36,9 @@ REQUIRED = {
     "floor_p99_ms": Real,
     "results_p99_ms_1k": Real,
     "results_p99_ms_1m": Real,
+    "peer_rps": Real,
+    "vote_over_peer": Real,
+    "vote_cpu_ms_per_request": Real,
 }
 
 
@@ -48,20 +51,21 @@ def require_tool(name: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_quick_benchmark_writes_every_figure(tmp_path):
     postgres = require("postgres")
     redis = require("redis")
+    rabbitmq = require("rabbitmq")
     require_tool("wrk")
     require_tool("pgbench")
     results, doc = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     run = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--results", str(results), "--doc", str(doc)],
         cwd=ROOT,
-        env={**os.environ, "POLLSITE_BENCH_POSTGRES": postgres, "POLLSITE_BENCH_REDIS": redis},
+        env={**os.environ, "POLLSITE_BENCH_POSTGRES": postgres, "POLLSITE_BENCH_REDIS": redis, "POLLSITE_BENCH_RABBITMQ": rabbitmq},
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=460,
         check=False,
     )
     print(run.stdout[-4000:])
@@ -79,7 +83,19 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert figures["out_of_tokens"] == 0
     for role in ("polls", "choice", "vote", "all"):
         assert figures["roles"][role]["startup_s"] > 0 and figures["roles"][role]["rss_mb"] > 0, role
-    assert set(figures["targets"]) == {"vote_over_floor", "hot_over_spread", "results_1m_over_1k", "errors"}
+    assert set(figures["targets"]) == {"vote_over_floor", "vote_over_peer", "hot_over_spread", "results_1m_over_1k", "errors"}
+    assert figures["vote_over_peer"] == pytest.approx(figures["vote_rps"] / figures["peer_rps"], rel=0.01)
+    # Where the vote path's CPU goes: shares of py-spy's samples, summing to one, in ms per vote too.
+    shares = figures["vote_cpu_breakdown"]
+    assert len(shares) >= 5 and sum(shares.values()) == pytest.approx(1, abs=0.01), shares
+    assert set(figures["vote_cpu_breakdown_ms"]) == set(shares)
+    # Scale: each worker count measured for the vote role and the floor; events drained on RabbitMQ.
+    assert set(figures["scale_workers"]) == {"1", "2", "4"}
+    assert all(row["vote_rps"] > 0 and row["floor_rps"] > 0 for row in figures["scale_workers"].values())
+    events = figures["events"]
+    assert events["applied_at_end"] == events["events"] and events["outbox_backlog_at_end"] == 0, events
+    assert events["published_per_s"] > 0 and events["applied_per_s"] > 0
 
     text = doc.read_text()
     assert "| vote endpoint, one hot poll of 4 choices |" in text and "PostgreSQL" in text and "CPUs" in text
+    assert "| peer: DRF CreateAPIView" in text and "where the vote workers' CPU goes" in text and "Events on RabbitMQ" in text

@@ -25,7 +25,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 
-from django.core.cache import cache
+from django.core.cache import caches
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -71,10 +71,11 @@ def window_hits(windows: list[tuple[str, int]]) -> list[int]:
     On Redis (django-redis) one round trip for them all, instead of django-redis's INCR
     script, a miss and an ADD for every new key.
     """
-    client = getattr(cache, "client", None)
+    backend = caches["default"]  # once: every attribute of the ``cache`` proxy looks the backend up again
+    client = getattr(backend, "client", None)
     try:
         if hasattr(client, "get_client"):
-            keys = [cache.make_key(key) for key, _ in windows]
+            keys = [backend.make_key(key) for key, _ in windows]
             return [int(count) for count in _count_on_redis(client.get_client(write=True), keys, [timeout for _, timeout in windows])]
         return [_window_hit(key, timeout) for key, timeout in windows]
     except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -90,9 +91,11 @@ def _count_on_redis(redis, keys: list[str], timeouts: list[int]) -> list[int]:
     connection of this thread's own made from django-redis's pool settings: one round trip,
     without redis-py's per-command layers (pool checkout and its readiness poll, retries,
     argument checks, response callbacks), which cost as much CPU as the round trip."""
+    pool = redis.connection_pool
     connection = getattr(_counting, "connection", None)
-    if connection is None:
-        connection = _counting.connection = redis.connection_pool.make_connection()
+    if connection is None or _counting.pool is not pool:  # a new cache configuration brings a new pool
+        connection, _counting.pool = pool.make_connection(), pool
+        _counting.connection = connection
     try:
         try:
             connection.send_command("EVALSHA", _COUNT_SHA, len(keys), *keys, *timeouts)
@@ -115,6 +118,7 @@ def _store_unreachable(exc: Exception) -> None:
 
 
 def _window_hit(key: str, timeout: int) -> int:
+    cache = caches["default"]
     try:
         return cache.incr(key)
     except ValueError:  # first request of this window
@@ -123,14 +127,28 @@ def _window_hit(key: str, timeout: int) -> int:
 
 def client_address(request) -> str:
     """The caller's address: X-Forwarded-For read as far as ``NUM_PROXIES`` trusted proxies
-    say, else the peer. Shared by the rate limits and the admin's lockout."""
-    return BaseThrottle().get_ident(request)
+    say, else the peer. Shared by the rate limits and the admin's lockout.
+
+    DRF's rule (BaseThrottle.get_ident), read from META: DRF's own goes through
+    ``request.headers``, which copies every header of the request first."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    peer = request.META.get("REMOTE_ADDR")
+    proxies = api_settings.NUM_PROXIES
+    if proxies is None:
+        return "".join(forwarded.split()) if forwarded else peer
+    if proxies == 0 or forwarded is None:
+        return peer
+    hops = forwarded.split(",")
+    return hops[-min(proxies, len(hops))].strip()
 
 
 class FixedWindowThrottle(BaseThrottle, ABC):
     """A limit per identity and fixed window; subclasses say whose identity (and the scope)."""
 
     scope = ""
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
 
     @abstractmethod
     def identity(self, request) -> str | None:

@@ -10,6 +10,7 @@ import uuid
 import requests
 
 from tests.support.stack import wait_for
+from tests.system.observability import json_lines
 
 TIMEOUT = 5
 
@@ -83,14 +84,19 @@ def test_closing_a_poll_makes_vote_refuse_once_the_event_arrived(real_stack):
 def test_deleting_a_choice_then_the_poll_propagates(real_stack):
     s = real_stack
     poll_id = s.create_poll()
-    tea, coffee = s.add_choice(poll_id, "Tea"), s.add_choice(poll_id, "Coffee")
-    wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
+    tea, coffee, milk = s.add_choice(poll_id, "Tea"), s.add_choice(poll_id, "Coffee"), s.add_choice(poll_id, "Milk")
+    wait_for(lambda: vote_knows(s, poll_id, [tea, coffee, milk]), what="read model")
+    requests.delete(s.url("choice", f"choices/{milk}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
+    took = wait_for(lambda: not vote_knows(s, poll_id, [milk]), what="choice deletion in vote")
+    print(f"\nchoice.deleted reached vote in {took:.3f}s")
+    gone = cast(s, poll_id, milk, "a")
+    assert gone.status_code == 400 and gone.json()["error"]["details"] == {"choice_id": [f"Choice {milk} does not exist."]}, gone.text
     for voter, choice in (("a", tea), ("b", tea), ("c", coffee)):
         assert cast(s, poll_id, choice, voter).status_code == 201
-    requests.delete(s.url("choice", f"choices/{tea}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
-    took = wait_for(lambda: results(s, poll_id).json()["total"] == 1, what="choice deletion in results")
-    print(f"\nchoice.deleted reached vote in {took:.3f}s")
-    assert results(s, poll_id).json()["choices"] == [{"choice_id": coffee, "votes": 1}]
+    # Once the poll has votes its choices stay (issue 13): the deletion is refused, nothing changes.
+    kept = requests.delete(s.url("choice", f"choices/{tea}/"), headers=s.auth("alice"), timeout=TIMEOUT)
+    assert kept.status_code == 409 and kept.json()["error"]["code"] == "poll_has_votes", kept.text
+    assert results(s, poll_id).json()["choices"] == [{"choice_id": tea, "votes": 2}, {"choice_id": coffee, "votes": 1}]
 
     requests.delete(s.url("polls", f"polls/{poll_id}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
     took = wait_for(
@@ -162,15 +168,18 @@ def test_the_same_event_delivered_twice_changes_nothing(real_stack):
     poll_id = s.create_poll()
     tea, coffee = s.add_choice(poll_id, "Tea"), s.add_choice(poll_id, "Coffee")
     wait_for(lambda: vote_knows(s, poll_id, [tea, coffee]), what="read model")
-    assert cast(s, poll_id, tea, "a").status_code == 201
     requests.delete(s.url("choice", f"choices/{coffee}/"), headers=s.auth("alice"), timeout=TIMEOUT).raise_for_status()
     wait_for(lambda: not vote_knows(s, poll_id, [coffee]), what="choice.deleted applied")
+    assert cast(s, poll_id, tea, "a").status_code == 201
     before = s.query("vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
     (event_id,) = s.query("choice", "SELECT event_id::text FROM pollsite_outboxevent WHERE event_type = 'choice.deleted'")[0]
     # What a relay that crashed after publishing but before stamping does: publish it again.
     s.query("choice", "UPDATE pollsite_outboxevent SET published_at = NULL WHERE event_id = %s", (event_id,))
     consumer_log = next(p for p in s.processes if p.name == "vote-consumer")
-    wait_for(lambda: f'"event duplicate", "event_id": "{event_id}"' in consumer_log.output(), what="the duplicate being seen")
+    wait_for(
+        lambda: any(r.get("message") == "event duplicate" and r.get("event_id") == event_id for r in json_lines(consumer_log)),
+        what="the duplicate being seen",
+    )
     after = s.query("vote", "SELECT (SELECT count(*) FROM vote_vote), (SELECT coalesce(sum(count), 0) FROM vote_tallyshard)")
     assert after == before
     assert s.query("vote", "SELECT count(*) FROM pollsite_inboxevent WHERE event_id = %s", (event_id,))[0][0] == 1

@@ -32,11 +32,12 @@ COPY settings ./settings
 COPY pollsite ./pollsite
 COPY apps ./apps
 # Static files of every role in the registry, collected into one tree that WhiteNoise
-# serves under each role's <prefix>static/. The secrets on this line exist only for this
-# command; they are not in the image's environment.
+# serves under each role's <prefix>static/. The admin's are collected too (it is off by
+# default, and an operator switches it on with the environment alone, without a rebuild).
+# The secrets on this line exist only for this command; they are not in the image's environment.
 RUN modules=$(/opt/venv/bin/python -c 'from pollsite.roles import ROLES; print(*(r.settings_module for r in ROLES.values()))') \
     && for module in $modules; do \
-      DJANGO_SETTINGS_MODULE="$module" DJANGO_STATIC_ROOT=/app/staticfiles \
+      DJANGO_SETTINGS_MODULE="$module" DJANGO_STATIC_ROOT=/app/staticfiles DJANGO_ADMIN_ENABLED=true \
       DJANGO_SECRET_KEY=collectstatic-only DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=localhost \
       POLLSITE_VAR_DIR=/tmp/var \
       /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0 || exit 1; \

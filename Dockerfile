@@ -63,4 +63,4 @@ USER 10001:10001
 EXPOSE 8000
 # gunicorn handles SIGTERM itself (graceful stop within GUNICORN_GRACEFUL_TIMEOUT).
 STOPSIGNAL SIGTERM
-CMD ["gunicorn", "-c", "pollsite/gunicorn_conf.py", "pollsite.wsgi"]
+CMD ["gunicorn", "-c", "pollsite/config/gunicorn.py", "pollsite.config.wsgi"]

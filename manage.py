@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> None:
-    from pollsite.localenv import load_local_env
+    from pollsite.config.localenv import load_local_env
     from pollsite.roles import ROLES, get_role
 
     argv = list(sys.argv)

@@ -26,19 +26,22 @@ GENERIC = (
 )  # fmt: skip
 #: (component, path fragments of its frames), the first match wins.
 COMPONENTS = (
-    ("JWT verification (PyJWT)", ("jwt/", "pollsite/auth.py")),
-    ("rate limits (one Redis round trip)", ("redis/", "django_redis/", "pollsite/throttling.py")),
+    ("JWT verification (PyJWT)", ("jwt/", "pollsite/api/auth.py")),
+    ("rate limits (one Redis round trip)", ("redis/", "django_redis/", "pollsite/api/throttling.py", "apps/vote/throttling.py")),
     ("the vote statement (PostgreSQL, psycopg2, the ORM's cursor)",
      ("psycopg2", "django/db/", "apps/vote/services.py", "pollsite/db/")),
-    ("metrics (prometheus_client, request and query metrics)", ("prometheus_client/", "django_prometheus/", "pollsite/metrics.py")),
+    ("metrics (prometheus_client, request and query metrics)",
+     ("prometheus_client/", "django_prometheus/", "pollsite/observability/metrics.py", "apps/vote/metrics.py")),
     ("access log and request id",
-     ("logging/", "pythonjsonlogger", "orjson", "pollsite/request_id.py", "pollsite/logging.py", "pollsite/request_context.py")),
+     ("logging/", "pythonjsonlogger", "orjson", "pollsite/observability/access_log.py", "pollsite/observability/logs.py",
+      "pollsite/observability/request_context.py")),
     ("body and output (DRF fields, JSON)",
      ("rest_framework/fields.py", "rest_framework/serializers.py", "rest_framework/renderers.py", "rest_framework/utils/")),
     ("DRF request cycle (views, throttle and permission classes)", ("rest_framework/",)),
-    ("lean path and handler (pollsite.lean, the view)", ("pollsite/lean.py", "apps/vote/api.py")),
-    ("Django request, URL resolving and middleware", ("django/", "whitenoise/", "pollsite/probes.py", "pollsite/cache_control.py")),
-    ("gunicorn (HTTP parsing, sockets)", ("gunicorn/", "pollsite/gunicorn_workers.py", "socket.py", "selectors.py")),
+    ("lean path and handler (pollsite.api.lean, the view)", ("pollsite/api/lean.py", "apps/vote/api.py")),
+    ("Django request, URL resolving and middleware",
+     ("django/", "whitenoise/", "pollsite/observability/probes.py", "pollsite/api/cache_control.py")),
+    ("gunicorn (HTTP parsing, sockets)", ("gunicorn/", "pollsite/config/gunicorn_workers.py", "socket.py", "selectors.py")),
 )  # fmt: skip
 FRAME = re.compile(r"\((.*):\d+\)$")
 

@@ -121,7 +121,7 @@ def run(args) -> dict:
 
         ports = {name: free_port() for name in ("vote", "floor", "peer")}
         servers = {
-            "vote": spawn_gunicorn(stack, "vote-web", "vote", "pollsite.wsgi", ports["vote"], role_env(stack, args)),
+            "vote": spawn_gunicorn(stack, "vote-web", "vote", "pollsite.config.wsgi", ports["vote"], role_env(stack, args)),
             "floor": spawn_gunicorn(stack, "floor-web", "vote", "bench.floor.wsgi", ports["floor"], floor_env(args, databases["floor"])),
             "peer": spawn_gunicorn(
                 stack, "peer-web", "vote", "bench.peer.wsgi", ports["peer"], peer_env(stack, args, databases["peer"]), PEER_ACCESS_LOG

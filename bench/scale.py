@@ -18,7 +18,7 @@ def workers_sweep(stack: Stack, args, mode, *, tokens, floor_db: str) -> dict:
         sized = type(args)(**{**vars(args), "workers": workers})
         row = {}
         for name, app, env, path, token_file in (
-            ("vote", "pollsite.wsgi", role_env(stack, sized), "/vote/api/v1/polls/%d/votes/", tokens),
+            ("vote", "pollsite.config.wsgi", role_env(stack, sized), "/vote/api/v1/polls/%d/votes/", tokens),
             ("floor", "bench.floor.wsgi", floor_env(sized, floor_db), "/floor/polls/%d/votes/", "-"),
         ):
             port = free_port()

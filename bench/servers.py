@@ -74,7 +74,7 @@ def spawn_gunicorn(stack: Stack, name: str, role: str, app: str, port: int, env:
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
     if "PROMETHEUS_MULTIPROC_DIR" in env:
         env["PROMETHEUS_MULTIPROC_DIR"] = f"{env['PROMETHEUS_MULTIPROC_DIR']}-{name}"
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "gunicorn_conf.py"), *extra_args, app]
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "config" / "gunicorn.py"), *extra_args, app]
     return stack.spawn(name, role, argv, **env)
 
 
@@ -125,10 +125,10 @@ def startup_and_memory(stack: Stack, args, databases: dict, repeats: int) -> dic
     """Seconds from spawning gunicorn to a 200 on /readyz, and one warmed worker's RSS."""
     token = {"Authorization": "Bearer " + stack.token("bench-warm")}
     cases = {
-        **{role: (role, "pollsite.wsgi", {}, WARM_PATHS[role]) for role in ROLES},
+        **{role: (role, "pollsite.config.wsgi", {}, WARM_PATHS[role]) for role in ROLES},
         "all": (
             "vote",
-            "pollsite.wsgi",
+            "pollsite.config.wsgi",
             {"DJANGO_SETTINGS_MODULE": "bench.allinone.settings", "DATABASE_URL": databases["all"]},
             [p for paths in WARM_PATHS.values() for p in paths],
         ),

@@ -12,8 +12,8 @@ class PollsiteConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from pollsite import checks  # noqa: F401 - registers pollsite's deploy checks
-        from pollsite.tracing import tracing_setup
+        from pollsite.config import checks  # noqa: F401 - registers pollsite's deploy checks
+        from pollsite.observability.tracing import tracing_setup
 
         # Python's warnings go through logging too, so every line a process prints is JSON.
         logging.captureWarnings(True)

@@ -1,6 +1,6 @@
 """The project's domain errors and their codes: what services, selectors and the client raise.
 
-They know nothing of HTTP. :func:`pollsite.errors.exception_handler` is the one place
+They know nothing of HTTP. :func:`pollsite.api.errors.exception_handler` is the one place
 that maps them to a status and the error shape; the consumer and the management
 commands, which call the same services, see plain exceptions.
 """
@@ -31,7 +31,7 @@ class ErrorCode(StrEnum):
     POLL_BEING_EDITED = "poll_being_edited"
     DUPLICATE_CHOICE = "duplicate_choice"
     TOO_MANY_CHOICES = "too_many_choices"
-    # what the HTTP layer answers by itself (pollsite.errors, pollsite.auth)
+    # what the HTTP layer answers by itself (pollsite.api.errors, pollsite.api.auth)
     BAD_REQUEST = "bad_request"
     PERMISSION_DENIED = "permission_denied"
     CONFLICT = "conflict"

@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from pollsite.logging import json_formatter
+from pollsite.observability.logs import json_formatter
 from pollsite.roles import get_role
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,15 +67,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "pollsite.probes.ProbeMiddleware",
-    "pollsite.request_id.RequestIdMiddleware",
-    "pollsite.cache_control.PrivateResponsesMiddleware",
+    "pollsite.observability.probes.ProbeMiddleware",
+    "pollsite.observability.access_log.AccessLogMiddleware",
+    "pollsite.api.cache_control.PrivateResponsesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "pollsite.metrics.RequestMetricsMiddleware",
+    "pollsite.observability.metrics.RequestMetricsMiddleware",
 ]
 
 #: The Django admin of a role, under its prefix; off unless switched on. Only where it is
@@ -95,8 +95,8 @@ if ADMIN_ENABLED:
     ]
     MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
-ROOT_URLCONF = "pollsite.urls"
-WSGI_APPLICATION = "pollsite.wsgi.application"
+ROOT_URLCONF = "pollsite.config.urls"
+WSGI_APPLICATION = "pollsite.config.wsgi.application"
 APPEND_SLASH = True
 
 TEMPLATES = [
@@ -144,35 +144,33 @@ AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # lockouts are logged all the same; no banner at every process start
-AXES_CLIENT_IP_CALLABLE = "pollsite.throttling.client_address"  # the rate limits' notion of a client
+AXES_CLIENT_IP_CALLABLE = "pollsite.api.throttling.client_address"  # the rate limits' notion of a client
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A store that does not answer must cost a request milliseconds, not seconds: the
-    # limits then fail open (pollsite.throttling).
+    # limits then fail open (pollsite.api.throttling).
     _store_timeout = env.float("CACHE_TIMEOUT_SECONDS", default=0.25)
     CACHES["default"].setdefault("OPTIONS", {}).update(SOCKET_CONNECT_TIMEOUT=_store_timeout, SOCKET_TIMEOUT=_store_timeout)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["pollsite.auth.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["pollsite.api.auth.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["pollsite.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "pollsite.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["pollsite.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "pollsite.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "pollsite.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "pollsite.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "pollsite.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "pollsite.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Limits (pollsite.throttling), counted in CACHES["default"]: every role's writes per
-    # token subject and anonymous reads per client; composed reads and vote casting add
-    # their own. "<n>/<second|minute|hour|day>"; empty: no limit.
-    "DEFAULT_THROTTLE_CLASSES": ["pollsite.throttling.WritesPerSubject", "pollsite.throttling.ReadsPerClient"],
+    # Limits (pollsite.api.throttling), counted in CACHES["default"]: every role's writes per
+    # token subject and anonymous reads per client; composed reads add their own,
+    # and a role its own (settings/<role>.py). "<n>/<second|minute|hour|day>"; empty: no limit.
+    "DEFAULT_THROTTLE_CLASSES": ["pollsite.api.throttling.WritesPerSubject", "pollsite.api.throttling.ReadsPerClient"],
     "DEFAULT_THROTTLE_RATES": {
         "writes_per_subject": env.str("POLLSITE_RATE_WRITES_PER_SUBJECT", default="120/minute"),
         "reads_per_client": env.str("POLLSITE_RATE_READS_PER_CLIENT", default="6000/minute"),
         "composed_reads_per_client": env.str("POLLSITE_RATE_COMPOSED_READS_PER_CLIENT", default="600/minute"),
-        "vote_voter": env.str("POLLSITE_RATE_VOTES_PER_VOTER", default="600/minute"),
-        "vote_client": env.str("POLLSITE_RATE_VOTES_PER_CLIENT", default="60000/minute"),
     },
     # Proxies in front of the pods that append to X-Forwarded-For (1 behind the Ingress);
     # the client address is read that far from the right, so clients cannot forge it.
@@ -182,7 +180,7 @@ REST_FRAMEWORK = {
 # Identity: bearer JWTs, verified statelessly by every role's web processes (relays,
 # consumers and the migration Job verify nothing and get no key). RS*/ES* verify with
 # JWT_PUBLIC_KEY or the identity provider's keys at JWT_JWKS_URL (nothing in a release
-# can sign); HS* (development) with the shared JWT_SECRET. pollsite.wsgi refuses to start
+# can sign); HS* (development) with the shared JWT_SECRET. pollsite.config.wsgi refuses to start
 # a web process without one; there is no default key.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 JWT_JWKS_URL = env.str("JWT_JWKS_URL", default="")
@@ -200,7 +198,7 @@ JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=30)
 #: Longest lifetime (exp - iat) a token may claim; longer-lived tokens are refused.
 JWT_MAX_LIFETIME_SECONDS = env.int("JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
 
-# Calls between roles (pollsite.client).
+# Calls between roles (pollsite.api.client).
 SERVICE_CALL_TIMEOUT = env.float("POLLSITE_CALL_TIMEOUT", default=2.0)
 SERVICE_CALL_RETRIES = env.int("POLLSITE_CALL_RETRIES", default=2)
 SERVICE_BREAKER_FAILURES = env.int("POLLSITE_BREAKER_FAILURES", default=5)
@@ -230,14 +228,11 @@ EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=0.5)
 #: Messages the broker hands the consumer ahead of its acks (each is still applied in order, one by one).
 EVENTS_PREFETCH = env.int("EVENTS_PREFETCH", default=10)
 
-#: Counters per (poll, choice) in the vote role's tallies (see apps.vote.models.TallyShard).
-VOTE_TALLY_SHARDS = env.int("VOTE_TALLY_SHARDS", default=16)
-
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "pollsite.logging.RequestContextFilter"}},
+    "filters": {"request_context": {"()": "pollsite.observability.logs.RequestContextFilter"}},
     "formatters": {
         "json": json_formatter(),
     },
@@ -246,7 +241,7 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # Our access log line (pollsite.request_id) replaces Django's own request logs.
+        # Our access log line (pollsite.observability.access_log) replaces Django's own request logs.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
     },

@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pollsite.localenv import load_local_env  # noqa: E402
+from pollsite.config.localenv import load_local_env  # noqa: E402
 from pollsite.roles import ROLES  # noqa: E402
 
 SYSTEM_SUITES = ["tests/system", "tests/chart", "tests/image", "tests/cluster"]

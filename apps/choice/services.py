@@ -4,15 +4,15 @@ Changing a poll's choices needs an answer now from the polls role (does the poll
 exist, is it open, is the caller its creator), so that is a synchronous call; if
 polls is down the call raises Unavailable (503) before anything is written. Changing a
 choice's text or deleting it also needs the vote role's edit lease (the poll must have
-no vote yet: pollsite.edit_lease); if vote is down, the same 503.
+no vote yet: pollsite.api.edit_lease); if vote is down, the same 503.
 """
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.choice.models import Choice
-from pollsite.client import service_client
-from pollsite.edit_lease import wording_change
+from pollsite.api.client import service_client
+from pollsite.api.edit_lease import wording_change
 from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, PollStatus
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, NotAllowed, NotFound, get_or_not_found
@@ -57,7 +57,7 @@ def choice_create(*, poll_id: int, actor: str, text: str, order: int | None = No
 
 def choice_update(*, choice_id: int, actor: str, text: str | None = None, order: int | None = None) -> Choice:
     """Change a choice. A new text only while its poll has no vote (the vote role holds the
-    poll's votes meanwhile: pollsite.edit_lease); its order whenever the poll is open."""
+    poll's votes meanwhile: pollsite.api.edit_lease); its order whenever the poll is open."""
     choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
     try:

@@ -13,7 +13,7 @@ from apps.polls.serializers import (
     PollOutputSerializer,
     PollUpdateSerializer,
 )
-from pollsite.throttling import ComposedReadsPerClient, OneTripThrottling, ReadsPerClient
+from pollsite.api.throttling import ComposedReadsPerClient, OneTripThrottling, ReadsPerClient
 
 
 class PollListCreateApi(GenericAPIView):

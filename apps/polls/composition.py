@@ -6,7 +6,7 @@ their roles. When one of those is down the response still comes, with that part
 ``null`` and named in ``missing`` so a client can tell "no choices" from "unknown".
 """
 
-from pollsite.client import service_client
+from pollsite.api.client import service_client
 from pollsite.exceptions import Unavailable
 
 

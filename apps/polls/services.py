@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.polls.models import Poll
-from pollsite.edit_lease import wording_change
+from pollsite.api.edit_lease import wording_change
 from pollsite.events.contract import PollDeleted, PollSnapshot
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, get_or_not_found
@@ -48,7 +48,7 @@ def _require_changeable(poll: Poll, actor: str) -> None:
 
 def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes_at: datetime | None = None) -> Poll:
     """Change a poll. A new question only while the poll has no vote (the vote role holds
-    its votes meanwhile: pollsite.edit_lease); its closing time whenever it is open."""
+    its votes meanwhile: pollsite.api.edit_lease); its closing time whenever it is open."""
     if closes_at is not None:
         _require_future(closes_at)
     poll = get_or_not_found(Poll, pk=poll_id)

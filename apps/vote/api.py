@@ -6,20 +6,20 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.vote import selectors, services
+from apps.vote import metrics, selectors, services
 from apps.vote.serializers import EditLeaseSerializer, ResultsSerializer, VoteCastSerializer, VoteOutputSerializer
-from pollsite import metrics
-from pollsite.lean import LeanAPIView
-from pollsite.throttling import ClientRateThrottle, OneTripThrottling, VoterRateThrottle
+from apps.vote.throttling import VotesPerClient, VotesPerVoter
+from pollsite.api.lean import LeanAPIView
+from pollsite.api.throttling import OneTripThrottling
 
 
 class VoteCastApi(OneTripThrottling, LeanAPIView):
-    """The vote role's hot path: a well-formed cast skips DRF's request cycle (pollsite.lean)."""
+    """The vote role's hot path: a well-formed cast skips DRF's request cycle (pollsite.api.lean)."""
 
     serializer_class = VoteOutputSerializer
     input_serializer = VoteCastSerializer
     output_serializer = VoteOutputSerializer
-    throttle_classes = [VoterRateThrottle, ClientRateThrottle]
+    throttle_classes = [VotesPerVoter, VotesPerClient]
 
     @extend_schema(request=VoteCastSerializer, responses={201: VoteOutputSerializer})
     def post(self, request, poll_id: int):
@@ -54,7 +54,7 @@ class EditLeaseApi(GenericAPIView):
     """Hold new votes while the poll's creator changes its question or a choice's text.
 
     Refused with 409 poll_has_votes once the poll has a vote. The polls and choice roles
-    take a lease on the creator's behalf around such a change (pollsite.edit_lease).
+    take a lease on the creator's behalf around such a change (pollsite.api.edit_lease).
     """
 
     serializer_class = EditLeaseSerializer

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.vote.models import KnownChoice, KnownPoll, TallyShard, Vote
-from pollsite.client import service_client
+from pollsite.api.client import service_client
 from pollsite.events.contract import PollStatus
 from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, NotFound
 
@@ -209,7 +209,7 @@ def edit_lease_take(*, poll_id: int, actor: str) -> KnownPoll:
     flight (they hold it FOR SHARE) and sees them; a vote after it sees the lease and is
     refused (poll_being_edited) until the lease is released or runs out
     (VOTE_EDIT_LEASE_SECONDS). The polls and choice roles take one around such a change
-    (pollsite.edit_lease).
+    (pollsite.api.edit_lease).
 
     A poll vote has not learned of yet (its poll.created event is on its way) has no vote
     either, but no row to hold the lease: not_yet_known, and the caller asks again. No

@@ -7,8 +7,7 @@ else is the vote role's production configuration.
 
 from pollsite.roles import ROLES
 from settings import base
-from settings.base import *  # noqa: F403
+from settings.vote import *  # noqa: F403
 
-globals().update(base.role_settings("vote"))
 INSTALLED_APPS = [*base.INSTALLED_APPS, *(role.app for role in ROLES.values())]
 ROOT_URLCONF = "bench.allinone.urls"

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.urls import include, path, register_converter
 
-from pollsite.converters import IdConverter
+from pollsite.api.converters import IdConverter
 from pollsite.roles import ROLES
 
 register_converter(IdConverter, "id")
@@ -17,5 +17,5 @@ urlpatterns = [
     for role in ROLES.values()
 ]
 
-handler404 = "pollsite.errors.handler404"
-handler500 = "pollsite.errors.handler500"
+handler404 = "pollsite.api.errors.handler404"
+handler500 = "pollsite.api.errors.handler500"

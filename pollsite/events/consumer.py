@@ -27,9 +27,9 @@ from pollsite.events.broker import role_queue
 from pollsite.events.contract import Model
 from pollsite.events.trust import Delivery, Event, Refused, delivery_verify
 from pollsite.events.worker import Stopper, run_connected
-from pollsite.metrics import EVENT_HANDLER_ERRORS, EVENTS_CONSUMED
 from pollsite.models import DeadLetter, InboxEvent
-from pollsite.request_context import request_id_var
+from pollsite.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_CONSUMED
+from pollsite.observability.request_context import request_id_var
 from pollsite.roles import get_role
 
 logger = logging.getLogger("pollsite.events.consumer")

@@ -22,8 +22,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from pollsite.events.trust import Delivery
-from pollsite.metrics import EVENTS_DEAD_LETTERED
 from pollsite.models import DeadLetter
+from pollsite.observability.metrics import EVENTS_DEAD_LETTERED
 
 logger = logging.getLogger("pollsite.events.deadletters")
 

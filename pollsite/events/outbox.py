@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from pollsite.events.contract import Model, event_type_of, payload_dump
 from pollsite.models import OutboxEvent
-from pollsite.request_context import current_request_id
+from pollsite.observability.request_context import current_request_id
 
 
 def event_record(*, event_type: str, payload: Model) -> OutboxEvent:

@@ -17,8 +17,8 @@ from kombu import Producer
 from pollsite.events.broker import declare_topology, events_exchange, routing_key
 from pollsite.events.outbox import envelope
 from pollsite.events.worker import Stopper, run_connected
-from pollsite.metrics import EVENTS_PUBLISHED
 from pollsite.models import OutboxEvent
+from pollsite.observability.metrics import EVENTS_PUBLISHED
 
 logger = logging.getLogger("pollsite.events.relay")
 

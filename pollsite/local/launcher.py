@@ -19,8 +19,8 @@ from pathlib import Path
 
 from honcho.manager import Manager
 
+from pollsite.config.localenv import load_local_env
 from pollsite.local.ports import taken_ports_message, valid_port
-from pollsite.localenv import load_local_env
 from pollsite.roles import GATEWAY_PORT, ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def processes(
             GUNICORN_WORKERS=str(workers),
             PROMETHEUS_MULTIPROC_DIR=str(ROOT / "var" / "prometheus" / role.name),
         )
-        stack[role.name] = (f"{python} -m gunicorn -c {ROOT / 'pollsite' / 'gunicorn_conf.py'} pollsite.wsgi", web_env)
+        stack[role.name] = (f"{python} -m gunicorn -c {ROOT / 'pollsite' / 'config' / 'gunicorn.py'} pollsite.config.wsgi", web_env)
         if role.publishes:
             stack[f"{role.name}-relay"] = (f"{manage} relay_events", env)
         if role.consumes:

@@ -69,7 +69,7 @@ def test_dead_letter_alerts_render_with_monitoring_only():
 
 
 def test_the_alerted_metric_is_the_one_the_consumer_exports():
-    from pollsite.metrics import EVENTS_DEAD_LETTERED
+    from pollsite.observability.metrics import EVENTS_DEAD_LETTERED
 
     assert EVENTS_DEAD_LETTERED._name + "_total" == "pollsite_events_dead_lettered_total"
     assert EVENTS_DEAD_LETTERED._labelnames == ("reason",)  # the role label is added at exposition

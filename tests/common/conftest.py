@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from pollsite.auth import token_issue
+from pollsite.api.auth import token_issue
 from pollsite.roles import ROLES, get_role
 
 

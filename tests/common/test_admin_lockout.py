@@ -73,6 +73,6 @@ def test_only_a_role_serving_the_admin_runs_its_apps_and_middleware(role, enable
     for kept in (
         "django.middleware.common.CommonMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "pollsite.request_id.RequestIdMiddleware",
+        "pollsite.observability.access_log.AccessLogMiddleware",
     ):
         assert kept in middleware

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pollsite import auth
+from pollsite.api import auth
 from tests.common.test_errors_and_auth import WRITE_PATHS, assert_error_shape
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

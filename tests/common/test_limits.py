@@ -4,8 +4,8 @@ common shape), and its limits fail open, counted and logged, when the store is d
 import pytest
 from django.core.cache import cache
 
-from pollsite import throttling
-from pollsite.metrics import RATE_LIMIT_STORE_ERRORS
+from pollsite.api import throttling
+from pollsite.observability.metrics import RATE_LIMIT_STORE_ERRORS
 from tests.common.test_errors_and_auth import WRITE_PATHS, assert_error_shape
 
 #: An anonymous read of each role's own data.

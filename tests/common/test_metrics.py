@@ -8,7 +8,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from pollsite.models import OutboxEvent
-from pollsite.tracing import tracing_wanted
+from pollsite.observability.tracing import tracing_wanted
 
 
 def samples(api) -> list:

@@ -64,7 +64,7 @@ def test_a_fresh_clone_needs_no_folder_made_beforehand(role, tmp_path):
 
 
 def test_workers_wait_for_migrations_saying_how_to_apply_them(role, monkeypatch, caplog):
-    from pollsite import probes
+    from pollsite.observability import probes
 
     answers = iter([OSError("refused"), ["polls.0001_initial"], ["polls.0001_initial"], []])
 

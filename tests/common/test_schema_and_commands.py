@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 
-from pollsite.auth import token_decode
+from pollsite.api.auth import token_decode
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_COMMANDS = {"polls": "close_expired_polls", "choice": "list_orphan_choices", "vote": "recount_results"}

@@ -209,6 +209,20 @@ def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def stop_everything_under(runner: subprocess.Popen) -> None:
+    """After a failed check: kill what ``buildah run`` started, not only buildah itself
+    (a killed buildah leaves the processes in the chroot running, holding their ports)."""
+    if runner.poll() is not None:
+        return
+    for pid in descendants(runner.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    runner.kill()
+    runner.wait()
+
+
 def gunicorn_master(runner: subprocess.Popen) -> int:
     """The gunicorn master inside the container: the gunicorn whose parent is not one."""
     masters = [pid for pid in descendants(runner.pid) if is_gunicorn(pid) and not is_gunicorn(parent_of(pid))]
@@ -273,7 +287,7 @@ def exercise_api(role: str, base: str, env: dict) -> None:
 
 def test_image_runs_as_a_fixed_non_root_user_with_gunicorn(image):
     assert image["User"] == "10001:10001"
-    assert image["Cmd"] == ["gunicorn", "-c", "pollsite/gunicorn_conf.py", "pollsite.wsgi"]
+    assert image["Cmd"] == ["gunicorn", "-c", "pollsite/config/gunicorn.py", "pollsite.config.wsgi"]
     assert image["WorkingDir"] == "/app"
     env = dict(item.split("=", 1) for item in image["Env"])
     leaked = {k for k in env if k in {"DJANGO_SECRET_KEY", "JWT_SECRET", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS"}}
@@ -358,9 +372,7 @@ def test_role_boots_serves_and_stops_cleanly(image, role, report):
             code = runner.wait(timeout=GRACE_PERIOD)
             stop = time.monotonic() - stopping
         finally:
-            if runner.poll() is None:
-                runner.kill()
-                runner.wait()
+            stop_everything_under(runner)
         output = log.read_text()
         log.unlink()
         assert code == 0, f"{role} exited with {code} on SIGTERM:\n{output[-3000:]}"
@@ -420,9 +432,7 @@ def test_role_relay_and_consumer_run_from_the_image(image, role, report):
                     os.kill(process, signal.SIGTERM)
                     code = runner.wait(timeout=GRACE_PERIOD)
                 finally:
-                    if runner.poll() is None:
-                        runner.kill()
-                        runner.wait()
+                    stop_everything_under(runner)
                 output = log.read_text()
                 log.unlink()
                 assert code == 0, f"{spec['name']} exited with {code} on SIGTERM:\n{output[-3000:]}"

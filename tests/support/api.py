@@ -10,8 +10,8 @@ import requests
 import responses
 from rest_framework.test import APIClient
 
-from pollsite.auth import token_issue
-from pollsite.client import service_client
+from pollsite.api.auth import token_issue
+from pollsite.api.client import service_client
 from pollsite.roles import ROLES
 
 
@@ -29,7 +29,7 @@ def role_api(role: str) -> str:
     return f"{other.base_url()}{other.url_prefix()}api/v1/"
 
 
-#: The vote role's edit-lease endpoints (pollsite.edit_lease), as the polls and choice roles call them.
+#: The vote role's edit-lease endpoints (pollsite.api.edit_lease), as the polls and choice roles call them.
 EDIT_LEASE = re.compile(re.escape(role_api("vote")) + r"polls/(\d+)/edit-lease/")
 LEASE_TAKE = re.compile(EDIT_LEASE.pattern + "$")
 LEASE_RELEASE = re.compile(EDIT_LEASE.pattern + r"[0-9a-f-]+/$")

@@ -2,6 +2,6 @@
 settings/local.env before pytest-django configures Django, because production
 settings have no defaults for secrets. Values already in the environment win."""
 
-from pollsite.localenv import load_local_env
+from pollsite.config.localenv import load_local_env
 
 load_local_env()

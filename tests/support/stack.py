@@ -161,7 +161,7 @@ class Stack:
         process = self.spawn(
             f"{role}-web",
             role,
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "gunicorn_conf.py"), "pollsite.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "config" / "gunicorn.py"), "pollsite.config.wsgi"],
             GUNICORN_BIND=f"127.0.0.1:{port}",
             GUNICORN_WORKERS=str(workers),
             **env,

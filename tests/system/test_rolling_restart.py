@@ -120,7 +120,7 @@ def test_sigterm_at_any_moment_stops_the_process_cleanly(tmp_path):
             process = stack.spawn(
                 "vote-web",
                 "vote",
-                [sys.executable, "-m", "gunicorn", "-c", "pollsite/gunicorn_conf.py", "pollsite.wsgi"],
+                [sys.executable, "-m", "gunicorn", "-c", "pollsite/config/gunicorn.py", "pollsite.config.wsgi"],
                 GUNICORN_BIND=f"127.0.0.1:{free_port()}",
                 GUNICORN_WORKERS="2",
             )

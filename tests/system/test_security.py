@@ -88,7 +88,7 @@ def test_production_settings_have_no_default_for_secrets_and_debug(role, missing
 )
 def test_a_web_process_without_a_verifying_key_stops_while_workers_need_none(algorithm, unset, says):
     env = production_env("vote", JWT_ALGORITHM=algorithm, **{unset: None, "JWT_PUBLIC_KEY": None})
-    web = python("import pollsite.wsgi", env)
+    web = python("import pollsite.config.wsgi", env)
     assert web.returncode != 0 and f"this process verifies {algorithm} tokens: {says}" in web.stderr
     worker = python("import django; django.setup(); from django.core.management import get_commands; get_commands()", env)
     assert worker.returncode == 0, worker.stderr  # relays, consumers, the migration Job: no key at all

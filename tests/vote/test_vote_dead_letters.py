@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.vote import handlers
 from apps.vote.models import KnownPoll
 from pollsite.events.consumer import EventConsumer
-from pollsite.metrics import EVENTS_DEAD_LETTERED
 from pollsite.models import DeadLetter, InboxEvent
+from pollsite.observability.metrics import EVENTS_DEAD_LETTERED
 from tests.support.events import delivery, envelope
 
 pytestmark = pytest.mark.django_db

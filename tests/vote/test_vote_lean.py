@@ -1,4 +1,4 @@
-"""The vote cast's lean path (pollsite.lean) answers exactly as DRF's request cycle does.
+"""The vote cast's lean path (pollsite.api.lean) answers exactly as DRF's request cycle does.
 
 Each case is sent twice, to two fresh polls in the same state: once as it comes (a
 well-formed cast takes the lean path), once with the lean path switched off (DRF's own
@@ -11,7 +11,7 @@ import json
 import pytest
 from rest_framework.views import APIView
 
-from pollsite.lean import LeanAPIView, NotLean
+from pollsite.api.lean import LeanAPIView, NotLean
 from tests.support import events
 from tests.support.api import client_for, faked_roles
 

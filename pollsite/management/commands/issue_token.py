@@ -4,7 +4,7 @@ from pathlib import Path
 import jwt
 from django.core.management.base import BaseCommand, CommandError
 
-from pollsite.auth import token_issue
+from pollsite.api.auth import token_issue
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pollsite.events.relay import relay_run
-from pollsite.metrics import serve_worker_metrics
-from pollsite.probes import wait_until_migrated
+from pollsite.observability.metrics import serve_worker_metrics
+from pollsite.observability.probes import wait_until_migrated
 
 
 class Command(BaseCommand):

@@ -3,13 +3,13 @@
 import logging
 import time
 
-from pollsite.request_context import REQUEST_ID_HEADER, accept_request_id, bearer_token_var, request_id_var, subject_var
+from pollsite.observability.request_context import REQUEST_ID_HEADER, accept_request_id, bearer_token_var, request_id_var, subject_var
 
 access_log = logging.getLogger("pollsite.access")
 REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
-class RequestIdMiddleware:
+class AccessLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from pollsite.exceptions import Conflict, DomainError, ErrorCode, Invalid, NotAllowed, NotFound, Unavailable
-from pollsite.request_context import REQUEST_ID_HEADER, bearer_token_var, current_request_id
+from pollsite.observability.request_context import REQUEST_ID_HEADER, bearer_token_var, current_request_id
 from pollsite.roles import get_role
 
 logger = logging.getLogger("pollsite.client")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-LOCAL_ENV_FILE = Path(__file__).resolve().parent.parent / "settings" / "local.env"
+LOCAL_ENV_FILE = Path(__file__).resolve().parents[2] / "settings" / "local.env"
 
 
 def load_local_env() -> bool:

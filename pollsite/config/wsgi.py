@@ -4,6 +4,6 @@ from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()
 
-from pollsite.auth import verification_configured  # noqa: E402 - needs the settings loaded above
+from pollsite.api.auth import verification_configured  # noqa: E402 - needs the settings loaded above
 
 verification_configured()  # a web process that cannot verify tokens stops here, saying why

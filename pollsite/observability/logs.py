@@ -1,6 +1,6 @@
 """Log records as one JSON object per line, with the role, the request id and the token subject.
 
-Django's LOGGING (settings/base.py) and gunicorn's own logs (gunicorn_conf.py) share
+Django's LOGGING (settings/base.py) and gunicorn's own logs (pollsite/config/gunicorn.py) share
 :func:`json_formatter`, so every line a role's processes print parses as JSON.
 """
 
@@ -8,8 +8,8 @@ import logging
 
 from django.conf import settings
 
-from pollsite.request_context import request_id_var, subject_var
-from pollsite.tracing import current_trace_id
+from pollsite.observability.request_context import request_id_var, subject_var
+from pollsite.observability.tracing import current_trace_id
 
 
 class RequestContextFilter(logging.Filter):

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pollsite.client import service_client
+from pollsite.api.client import service_client
 from pollsite.exceptions import Conflict, DomainError, ErrorCode, Unavailable
 
 logger = logging.getLogger("pollsite.edit_lease")

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework import authentication, exceptions
 
 from pollsite.exceptions import ErrorCode
-from pollsite.request_context import bearer_token_var, subject_var
+from pollsite.observability.request_context import bearer_token_var, subject_var
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ SUBJECT_MAX_LENGTH = 150
 
 
 def verification_configured() -> None:
-    """Stop a process that must verify tokens but holds no way to (pollsite.wsgi calls it)."""
+    """Stop a process that must verify tokens but holds no way to (pollsite.config.wsgi calls it)."""
     if settings.JWT_KEY or (settings.JWT_JWKS_URL and not settings.JWT_ALGORITHM.startswith("HS")):
         return
     needs = "JWT_SECRET" if settings.JWT_ALGORITHM.startswith("HS") else "JWT_PUBLIC_KEY or JWT_JWKS_URL"

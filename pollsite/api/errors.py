@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from pollsite import exceptions as domain
 from pollsite.exceptions import ErrorCode
-from pollsite.request_context import current_request_id
+from pollsite.observability.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""gunicorn configuration for every role (``gunicorn -c pollsite/gunicorn_conf.py pollsite.wsgi``).
+"""gunicorn configuration for every role (``gunicorn -c pollsite/config/gunicorn.py pollsite.config.wsgi``).
 
 Everything is tunable by environment (``GUNICORN_*``), so the chart and the local
 launcher set numbers, not files. Writes only to /tmp (read-only root filesystem).
@@ -11,15 +11,15 @@ from pathlib import Path
 
 from gunicorn import glogging
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root, whatever the cwd
-from pollsite.logging import json_formatter
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, whatever the cwd
+from pollsite.observability.logs import json_formatter
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # The sync worker by default, in the variant that answers its queued connections on a
-# graceful stop (pollsite.gunicorn_workers) so a rolling restart drops no request.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "pollsite.gunicorn_workers.DrainingSyncWorker")
+# graceful stop (pollsite.config.gunicorn_workers) so a rolling restart drops no request.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "pollsite.config.gunicorn_workers.DrainingSyncWorker")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM: stop accepting, finish requests in flight for up to this long, then exit.
 # Kept below the pod's terminationGracePeriodSeconds (30 by default).
@@ -35,7 +35,7 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() == "true"
 # No runtime control socket (gunicorn >= 24): nothing in a pod uses it, and its default
 # place ($HOME/.gunicorn) is not writable with a read-only root filesystem.
 control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "false").lower() != "true"
-accesslog = None  # pollsite.request_id writes one JSON line per request instead
+accesslog = None  # pollsite.observability.access_log writes one JSON line per request instead
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 _role = os.environ.get("DJANGO_SETTINGS_MODULE", "settings.?").rsplit(".", 1)[-1]
@@ -46,7 +46,7 @@ class JsonLogger(glogging.Logger):
     """gunicorn's own lines (start, workers booting, timeouts) as JSON on stdout, like the app's.
 
     A logging config would switch gunicorn's access log on; it stays off, since
-    pollsite.request_id already writes one line per request (with the request id).
+    pollsite.observability.access_log already writes one line per request (with the request id).
     """
 
     def _compute_access_log_enabled(self):

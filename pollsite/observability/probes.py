@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
 
-from pollsite.metrics import metrics_view
+from pollsite.observability.metrics import metrics_view
 
 logger = logging.getLogger("pollsite.probes")
 _migrations_checked = False

@@ -32,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from pollsite.metrics import RATE_LIMIT_STORE_ERRORS
+from pollsite.observability.metrics import RATE_LIMIT_STORE_ERRORS
 
 logger = logging.getLogger("pollsite.throttling")
 #: At most one "store unreachable" warning per this many seconds and process.
@@ -193,25 +193,6 @@ class OneTripThrottling:
         if waits:
             self.throttled(request, max(waits))
         return None
-
-
-class VoterRateThrottle(FixedWindowThrottle):
-    """Per token subject: one voter cannot flood, whatever address they come from."""
-
-    scope = "vote_voter"
-
-    def identity(self, request) -> str | None:
-        user = request.user
-        return getattr(user, "subject", None) if user is not None and user.is_authenticated else None
-
-
-class ClientRateThrottle(FixedWindowThrottle):
-    """Per client address (X-Forwarded-For as far as ``NUM_PROXIES`` trusted proxies say)."""
-
-    scope = "vote_client"
-
-    def identity(self, request) -> str | None:
-        return self.get_ident(request) or None
 
 
 class WritesPerSubject(FixedWindowThrottle):

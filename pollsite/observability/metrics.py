@@ -1,10 +1,12 @@
-"""Prometheus metrics of every role: the domain counters, and the exposition with a ``role`` label.
+"""Prometheus metrics of every role: the shared counters (events, limits), the request metrics and the exposition with a ``role`` label.
+
+A role's own counters live in its app (e.g. ``apps/vote/metrics.py``).
 
 - Every series a role exports (django-prometheus's, the process's, ours) leaves with a
   ``role`` label added at exposition time (:class:`RoleLabels`): one mechanism, so no
   metric definition has to remember it and dashboards can group by role.
 - Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) the values of every worker are
-  summed by ``prometheus_client``'s multiprocess collector; gunicorn_conf.py wipes the
+  summed by ``prometheus_client``'s multiprocess collector; pollsite/config/gunicorn.py wipes the
   directory at start and marks dead workers.
 - The outbox gauges are computed at scrape time from the role's own database
   (:class:`OutboxCollector`): one indexed query per scrape, nothing on the write path.
@@ -31,8 +33,6 @@ logger = logging.getLogger("pollsite.metrics")
 
 # --- domain metrics ------------------------------------------------------------------
 
-VOTES_CAST = Counter("pollsite_votes_cast", "Votes recorded by the vote role.")
-VOTES_REFUSED = Counter("pollsite_votes_refused", "Vote casts refused, by the error code of the answer.", ["reason"])
 EVENTS_PUBLISHED = Counter("pollsite_events_published", "Events the relay published to the broker.", ["event_type"])
 EVENTS_CONSUMED = Counter(
     "pollsite_events_consumed",
@@ -54,10 +54,6 @@ RATE_LIMIT_STORE_ERRORS = Counter(
     "pollsite_rate_limit_store_errors",
     "Requests let through unlimited because the rate-limit store (Redis) did not answer (limits fail open).",
 )
-
-
-def vote_refused(reason: str) -> None:
-    VOTES_REFUSED.labels(reason=reason).inc()
 
 
 # --- request metrics -------------------------------------------------------------------
@@ -197,7 +193,7 @@ def worker_registry() -> CollectorRegistry:
 
 
 def metrics_view(request) -> HttpResponse:
-    """``/metrics`` of a web process (served by pollsite.probes before any other middleware)."""
+    """``/metrics`` of a web process (served by pollsite.observability.probes before any other middleware)."""
     encoder, content_type = exposition.choose_encoder(request.META.get("HTTP_ACCEPT", ""))
     return HttpResponse(encoder(web_registry()), content_type=content_type)
 

@@ -1,7 +1,7 @@
 """Root URLconf of every role: the role's own app mounted under its prefix, and nothing else.
 
 Another role's paths answer 404 here. The probes (/healthz, /readyz, /metrics) are
-answered by pollsite.probes.ProbeMiddleware before URL resolution.
+answered by pollsite.observability.probes.ProbeMiddleware before URL resolution.
 """
 
 from importlib import import_module
@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from pollsite.converters import IdConverter
+from pollsite.api.converters import IdConverter
 from pollsite.roles import get_role
 
 register_converter(IdConverter, "id")  # before the apps' URLconfs, which use <id:...>
@@ -32,7 +32,7 @@ if settings.ADMIN_ENABLED:
 
 urlpatterns = [path(prefix, include(role_urls))]
 
-handler400 = "pollsite.errors.handler400"
-handler403 = "pollsite.errors.handler403"
-handler404 = "pollsite.errors.handler404"
-handler500 = "pollsite.errors.handler500"
+handler400 = "pollsite.api.errors.handler400"
+handler403 = "pollsite.api.errors.handler403"
+handler404 = "pollsite.api.errors.handler404"
+handler500 = "pollsite.api.errors.handler500"

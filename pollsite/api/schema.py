@@ -1,6 +1,6 @@
 """OpenAPI generation shared by every role: the common error shape, documented on every operation.
 
-Each operation lists the error statuses it can really answer (see :mod:`pollsite.errors`),
+Each operation lists the error statuses it can really answer (see :mod:`pollsite.api.errors`),
 all with the one ``Error`` component, so generated clients and schema-driven tests
 (schemathesis) know every answer the API gives.
 """
@@ -33,7 +33,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The one error shape of every role (pollsite.errors)."""
+    """The one error shape of every role (pollsite.api.errors)."""
 
     error = ErrorDetailSerializer()
     request_id = serializers.CharField(allow_blank=True)
@@ -68,9 +68,9 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Documents pollsite.auth.JWTAuthentication as an HTTP bearer scheme."""
+    """Documents pollsite.api.auth.JWTAuthentication as an HTTP bearer scheme."""
 
-    target_class = "pollsite.auth.JWTAuthentication"
+    target_class = "pollsite.api.auth.JWTAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):

@@ -1,0 +1,1 @@
+"""Project configuration shared by every role: URLs, WSGI, gunicorn, deploy checks, the local .env."""

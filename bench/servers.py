@@ -10,8 +10,9 @@ from pathlib import Path
 
 import requests
 
-from bench.plan import ROOT, SMALL_POLL, log
+from bench.plan import ROOT, log
 from pollsite.roles import ROLES
+from tests.support.facts import facts_of
 from tests.support.stack import Process, Stack, free_port
 
 
@@ -114,23 +115,22 @@ def rss_mb(pid: int) -> float:
     return round(kb / 1024, 1)
 
 
-WARM_PATHS = {
-    "polls": ["/polls/api/v1/polls/", "/polls/api/v1/polls/1/"],
-    "choice": ["/choice/api/v1/polls/1/choices/", "/choice/api/v1/choices/1/"],
-    "vote": [f"/vote/api/v1/polls/{SMALL_POLL}/results/", "/vote/api/v1/polls/1/votes/mine/"],
-}
+def warm_paths(role_name: str) -> list[str]:
+    """The reads that warm a worker before its memory is read: the role's own (tests/<role>/facts.py)."""
+    prefix = ROLES[role_name].default_prefix
+    return [f"{prefix}api/v1/{path}" for path in facts_of(role_name).read_paths]
 
 
 def startup_and_memory(stack: Stack, args, databases: dict, repeats: int) -> dict:
     """Seconds from spawning gunicorn to a 200 on /readyz, and one warmed worker's RSS."""
     token = {"Authorization": "Bearer " + stack.token("bench-warm")}
     cases = {
-        **{role: (role, "pollsite.config.wsgi", {}, WARM_PATHS[role]) for role in ROLES},
+        **{role: (role, "pollsite.config.wsgi", {}, warm_paths(role)) for role in ROLES},
         "all": (
             "vote",
             "pollsite.config.wsgi",
             {"DJANGO_SETTINGS_MODULE": "bench.allinone.settings", "DATABASE_URL": databases["all"]},
-            [p for paths in WARM_PATHS.values() for p in paths],
+            [p for role in ROLES for p in warm_paths(role)],
         ),
         "floor": ("vote", "bench.floor.wsgi", {"DJANGO_SETTINGS_MODULE": "bench.floor.settings", "DATABASE_URL": databases["floor"]}, []),
     }

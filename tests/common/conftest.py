@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 
 from pollsite.api.auth import token_issue
 from pollsite.roles import ROLES, get_role
+from tests.support.facts import facts_of
 
 
 @pytest.fixture
@@ -27,3 +28,15 @@ def token():
         return token_issue(subject=subject, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def facts(role):
+    """What this suite needs to know about the role (tests/<role>/facts.py)."""
+    return facts_of(role.name)
+
+
+@pytest.fixture
+def write_url(role, facts):
+    """A write that needs a token and that an empty body makes invalid."""
+    return f"{role.default_prefix}api/v1/{facts.write_path}"

@@ -20,18 +20,6 @@ def assert_error_shape(response, status: int, code: str | None = None):
     return body
 
 
-WRITE_PATHS = {
-    "polls": "polls/",
-    "choice": "polls/1/choices/",
-    "vote": "polls/1/votes/",
-}
-
-
-@pytest.fixture
-def write_url(role):
-    return f"{role.default_prefix}api/v1/{WRITE_PATHS[role.name]}"
-
-
 def test_unknown_path_is_404_in_common_shape(role, api):
     assert_error_shape(api.get(f"{role.default_prefix}no/such/thing/"), 404, "not_found")
 

@@ -9,11 +9,9 @@ event's payload type.
 import inspect
 import json
 import typing
-from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from pollsite.events.consumer import role_handlers
 from pollsite.events.contract import EVENT_TYPES, event_types_of
@@ -21,44 +19,22 @@ from pollsite.events.outbox import envelope
 from pollsite.events.trust import JSON_CONTENT_TYPE, Delivery, delivery_verify, publisher_user
 from pollsite.models import OutboxEvent
 from pollsite.roles import ROLES, get_role
-from tests.support.api import faked_roles
+from tests.support.facts import facts_of
 
 pytestmark = pytest.mark.django_db
 #: The role this suite runs under: each side of the contract is tested only where it exists.
 THIS_ROLE = get_role(settings.ROLE)
 
 
-def produce_polls_events() -> None:
-    from apps.polls import services
-
-    poll = services.poll_create(question="Tea or coffee?", creator="alice", closes_at=timezone.now() + timedelta(days=1))
-    with faked_roles():  # the vote role grants the edit lease a new question needs
-        services.poll_update(poll_id=poll.pk, actor="alice", question="Tea, or coffee?")
-    services.poll_close(poll_id=poll.pk, actor="alice")
-    services.poll_delete(poll_id=poll.pk, actor="alice")
-
-
-def produce_choice_events() -> None:
-    from apps.choice import services
-
-    with faked_roles() as polls:
-        polls.get(f"{get_role('polls').base_url()}/polls/api/v1/polls/7/", json={"id": 7, "creator": "alice", "status": "open"})
-        choice = services.choice_create(poll_id=7, actor="alice", text="Tea")
-        services.choice_update(choice_id=choice.pk, actor="alice", text="Green tea")
-        services.choice_delete(choice_id=choice.pk, actor="alice")
-
-
-PRODUCE = {"polls": produce_polls_events, "choice": produce_choice_events}
-
-
 def test_every_publishing_role_can_produce_every_event_it_declares():
-    assert set(PRODUCE) == {role.name for role in ROLES.values() if role.publishes}
-    assert {event.producer for event in EVENT_TYPES.values()} == set(PRODUCE), "an event declared by a role that does not publish"
+    producing = {role.name for role in ROLES.values() if facts_of(role.name).produce_events is not None}
+    assert producing == {role.name for role in ROLES.values() if role.publishes}, "tests/<role>/facts.py: produce_events"
+    assert {event.producer for event in EVENT_TYPES.values()} == producing, "an event declared by a role that does not publish"
 
 
 def _producer_side_passes_every_consumers_check():
     role = THIS_ROLE
-    PRODUCE[role.name]()
+    facts_of(role.name).produce_events()
     rows = list(OutboxEvent.objects.order_by("id"))
     assert {row.event_type for row in rows} == {event.name for event in event_types_of(role.name)}, "a declared event never produced"
     consumers = [other.name for other in ROLES.values() if role.name in other.consumes]

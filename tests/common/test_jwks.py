@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pollsite.api import auth
-from tests.common.test_errors_and_auth import WRITE_PATHS, assert_error_shape
+from tests.common.test_errors_and_auth import assert_error_shape
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -50,9 +50,9 @@ def _token(settings, kid: str = "k1") -> str:
 
 
 @pytest.mark.django_db
-def test_tokens_verify_with_the_providers_keys_fetched_once(role, api, settings, identity_provider):
+def test_tokens_verify_with_the_providers_keys_fetched_once(api, settings, identity_provider, write_url):
     _, fetches = identity_provider
-    url = f"{role.default_prefix}api/v1/{WRITE_PATHS[role.name]}"
+    url = write_url
     for _ in range(3):
         response = api.post(url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {_token(settings)}")
         assert response.status_code == 400, response.content  # authenticated: the empty body is what is refused
@@ -62,10 +62,10 @@ def test_tokens_verify_with_the_providers_keys_fetched_once(role, api, settings,
 
 
 @pytest.mark.django_db
-def test_an_unreachable_provider_is_503_not_401(role, api, settings, identity_provider):
+def test_an_unreachable_provider_is_503_not_401(api, settings, identity_provider, write_url):
     server, _ = identity_provider
     server.shutdown()
     server.server_close()
-    url = f"{role.default_prefix}api/v1/{WRITE_PATHS[role.name]}"
+    url = write_url
     response = api.post(url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {_token(settings)}")
     assert_error_shape(response, 503, "identity_provider_unavailable")

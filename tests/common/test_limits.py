@@ -6,10 +6,7 @@ from django.core.cache import cache
 
 from pollsite.api import throttling
 from pollsite.observability.metrics import RATE_LIMIT_STORE_ERRORS
-from tests.common.test_errors_and_auth import WRITE_PATHS, assert_error_shape
-
-#: An anonymous read of each role's own data.
-READ_PATHS = {"polls": "polls/", "choice": "polls/1/choices/", "vote": "polls/1/results/"}
+from tests.common.test_errors_and_auth import assert_error_shape
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +26,9 @@ def rates(settings):
 
 
 @pytest.mark.django_db
-def test_writes_are_limited_per_subject(role, api, token, rates):
-    # Vote's one write, casting, has its own per-voter limit in place of the shared one.
-    rates(**{"vote_voter" if role.name == "vote" else "writes_per_subject": "2/hour"})
-    url = f"{role.default_prefix}api/v1/{WRITE_PATHS[role.name]}"
+def test_writes_are_limited_per_subject(api, token, rates, facts, write_url):
+    rates(**{facts.write_scope: "2/hour"})
+    url = write_url
     for _ in range(2):  # refused as invalid, but counted: the limit is about load, not success
         assert api.post(url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {token('alice')}").status_code == 400
     body = assert_error_shape(api.post(url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {token('alice')}"), 429, "throttled")
@@ -41,9 +37,9 @@ def test_writes_are_limited_per_subject(role, api, token, rates):
 
 
 @pytest.mark.django_db
-def test_anonymous_reads_are_limited_per_client(role, api, rates):
+def test_anonymous_reads_are_limited_per_client(role, api, rates, facts):
     rates(reads_per_client="3/hour")
-    url = f"{role.default_prefix}api/v1/{READ_PATHS[role.name]}"
+    url = f"{role.default_prefix}api/v1/{facts.read_paths[0]}"
     answered = [api.get(url, REMOTE_ADDR="198.51.100.7").status_code for _ in range(3)]
     assert 429 not in answered and answered[0] in (200, 404)  # an unknown poll's 404 counts too
     response = api.get(url, REMOTE_ADDR="198.51.100.7")

@@ -26,6 +26,9 @@ def main() -> None:
             os.environ["DJANGO_SETTINGS_MODULE"] = get_role(name).settings_module
         except KeyError as exc:
             sys.exit(str(exc.args[0]))
+    elif argv[1:2] == ["startrole"] and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        # Scaffolding a role touches no role's database: any role's settings will do.
+        os.environ["DJANGO_SETTINGS_MODULE"] = next(iter(ROLES.values())).settings_module
     elif not os.environ.get("DJANGO_SETTINGS_MODULE"):
         sys.exit(
             "manage.py needs a role: ./manage.py --role <role> <command>, or set "

@@ -14,11 +14,12 @@ import pytest
 from django.conf import settings
 
 from pollsite.events.consumer import role_handlers
-from pollsite.events.contract import EVENT_TYPES, event_types_of
+from pollsite.events.contract import EVENT_TYPES, event_types_of, payload_parse
 from pollsite.events.outbox import envelope
 from pollsite.events.trust import JSON_CONTENT_TYPE, Delivery, delivery_verify, publisher_user
 from pollsite.models import OutboxEvent
 from pollsite.roles import ROLES, get_role
+from tests.support.events import example_payload
 from tests.support.facts import facts_of
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,12 @@ def test_every_publishing_role_can_produce_every_event_it_declares():
     producing = {role.name for role in ROLES.values() if facts_of(role.name).produce_events is not None}
     assert producing == {role.name for role in ROLES.values() if role.publishes}, "tests/<role>/facts.py: produce_events"
     assert {event.producer for event in EVENT_TYPES.values()} == producing, "an event declared by a role that does not publish"
+
+
+def test_every_payload_type_has_a_valid_example():
+    """tests.support.events.example_payload: what a new role's handler tests deliver."""
+    for event in EVENT_TYPES.values():
+        assert isinstance(payload_parse(event, example_payload(event.payload)), event.payload), event.key
 
 
 def _producer_side_passes_every_consumers_check():

@@ -105,3 +105,13 @@ def test_a_short_hs256_secret_stops_the_process_at_start(role, secret):
     )
     assert result.returncode != 0
     assert f"JWT_SECRET is {len(secret)} bytes; HS256 needs at least 32" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_migrations_match_the_models(role, capsys):
+    """A model changed without its migration (or a scaffolded one that does not match) fails here."""
+    for app_label in (role.name, "pollsite"):
+        try:
+            call_command("makemigrations", app_label, "--check", "--dry-run", verbosity=1)
+        except SystemExit as exc:  # --check exits 1 when a migration is missing
+            pytest.fail(f"{app_label} needs a migration (exit {exc.code}):\n{capsys.readouterr().out}")

@@ -3,12 +3,23 @@
 import json
 
 from pollsite.events.consumer import EventConsumer
-from pollsite.events.contract import ChoiceSnapshot, PollSnapshot, event_type_of
+from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, Model, PollDeleted, PollSnapshot, event_type_of
 from pollsite.events.trust import JSON_CONTENT_TYPE, Delivery, publisher_user
 from tests.support.wire import wire_event
 
 #: What a test need not spell out in a snapshot payload (it fills only what it asserts on).
 SNAPSHOT_DEFAULTS = {PollSnapshot: {"question": "Which?", "creator": "alice"}, ChoiceSnapshot: {"text": "An option", "order": 1}}
+#: A valid payload of every payload type of the contract (tests/common/test_event_contract.py checks it).
+EXAMPLE_PAYLOADS = {
+    PollSnapshot: {"poll_id": 1, "question": "Which?", "creator": "alice", "status": "open", "closes_at": None},
+    PollDeleted: {"poll_id": 1},
+    ChoiceSnapshot: {"choice_id": 11, "poll_id": 1, "text": "An option", "order": 1},
+    ChoiceDeleted: {"choice_id": 11, "poll_id": 1},
+}
+
+
+def example_payload(payload_type: type[Model]) -> dict:
+    return dict(EXAMPLE_PAYLOADS[payload_type])
 
 
 def envelope(producer: str, event_type: str, payload: dict, *, event_id: str | None = None, **fields) -> dict:

@@ -21,7 +21,7 @@ import pytest
 
 from pollsite.local.ports import port_is_free, stack_ports
 from pollsite.roles import ROLES
-from tests.support.stack import ROOT
+from tests.support.clone import clone_head, free_stack_port, processes_of
 
 pytestmark = pytest.mark.stack
 
@@ -38,37 +38,9 @@ def walkthrough(readme: str) -> str:
     return section.split("```sh\n", 1)[1].split("\n```", 1)[0] + "\n"
 
 
-def free_stack_port() -> int:
-    """An entry-point port with the role ports above it free too."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port < 65000 and all(port_is_free(p) for p in stack_ports(port).values()):
-            return port
-    raise RuntimeError("no free run of ports for the stack")
-
-
-def processes_of(folder: Path) -> list[str]:
-    """Processes whose command line or working directory is inside ``folder``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(proc / "cwd")
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        if str(folder) in cmdline or cwd == str(folder) or cwd.startswith(f"{folder}/"):
-            found.append(f"{proc.name}: {cmdline.strip()}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("newcomer") / "pollsite"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(folder)], check=True, timeout=120)
+    folder = clone_head(tmp_path_factory.mktemp("newcomer"))
     assert not (folder / "var").exists() and not (folder / ".venv").exists()
     return folder
 

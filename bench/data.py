@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import jwt
 import psycopg2
 
 from bench.plan import HOT_POLL, PROFILE_POLL, SCALE_POLL, SCALE_WORKERS, SMALL_POLL, SPREAD_POLLS, WARM_POLL
-from tests.support.stack import LOCAL_ENV, Stack
+from tests.support.stack import Stack
+from tests.support.tokens import local_token
 
 
 def sql(url: str, query: str, params=()) -> list[tuple]:
@@ -84,12 +84,9 @@ def bulk_votes(url: str, *, poll_id: int, votes: int) -> float:
 
 def mint_tokens(path: Path, count: int) -> None:
     """One token per voter, valid for two hours, signed as the roles expect (HS256)."""
-    now = datetime.now(UTC)
-    base = {"iss": "pollsite", "aud": "pollsite", "iat": now, "exp": now + timedelta(hours=2)}
-    secret = LOCAL_ENV["JWT_SECRET"]
     with path.open("w") as out:
         for i in range(count):
-            out.write(jwt.encode({**base, "sub": f"bench-voter-{i}"}, secret, algorithm="HS256") + "\n")
+            out.write(local_token(f"bench-voter-{i}", lifetime=timedelta(hours=2)) + "\n")
 
 
 def outbox_fill(url: str, count: int) -> None:

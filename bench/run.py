@@ -77,9 +77,8 @@ from bench.servers import (
     role_env,
     spawn_gunicorn,
     startup_and_memory,
-    wait_ready,
 )
-from tests.support.stack import Process, Stack, free_port
+from tests.support.stack import Process, Stack, free_port, wait_ready
 
 
 def run(args) -> dict:

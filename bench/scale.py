@@ -7,8 +7,8 @@ import time
 from bench.data import outbox_fill, sql
 from bench.load import wrk
 from bench.plan import BENCH, SCALE_POLL, SCALE_WORKERS, SPREAD_POLLS, log
-from bench.servers import floor_env, role_env, spawn_gunicorn, wait_ready
-from tests.support.stack import Stack, free_port
+from bench.servers import floor_env, role_env, spawn_gunicorn
+from tests.support.stack import Stack, free_port, wait_ready
 
 
 def workers_sweep(stack: Stack, args, mode, *, tokens, floor_db: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 import requests
@@ -13,7 +12,7 @@ import requests
 from bench.plan import ROOT, log
 from pollsite.roles import ROLES
 from tests.support.facts import facts_of
-from tests.support.stack import Process, Stack, free_port
+from tests.support.stack import Process, Stack, free_port, wait_ready
 
 
 def gunicorn_env(args, **extra) -> dict:
@@ -77,20 +76,6 @@ def spawn_gunicorn(stack: Stack, name: str, role: str, app: str, port: int, env:
         env["PROMETHEUS_MULTIPROC_DIR"] = f"{env['PROMETHEUS_MULTIPROC_DIR']}-{name}"
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "pollsite" / "config" / "gunicorn.py"), *extra_args, app]
     return stack.spawn(name, role, argv, **env)
-
-
-def wait_ready(url: str, process: Process, timeout: float = 60) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if not process.alive():
-            raise RuntimeError(f"{process.name} exited:\n{process.output()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except requests.RequestException:
-            pass
-        time.sleep(0.01)
-    raise TimeoutError(f"{process.name} not ready at {url} after {timeout}s:\n{process.output()[-3000:]}")
 
 
 def worker_pids(master: int) -> list[int]:

@@ -7,10 +7,10 @@ from rest_framework.test import APIClient
 from apps.choice.models import Choice
 from pollsite.models import OutboxEvent
 from tests.support import events
-from tests.support.api import client_for, faked_roles
+from tests.support.api import client_for, faked_roles, role_api
 
 API = "/choice/api/v1/"
-POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
+POLLS = role_api("polls") + "polls/"
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 
 from apps.choice.models import Choice
 from pollsite.models import OutboxEvent
-from tests.support.api import client_for, faked_roles, lease_calls, refuse_edit_leases, vote_down
+from tests.support.api import client_for, faked_roles, lease_calls, refuse_edit_leases, role_api, vote_down
 
 API = "/choice/api/v1/"
-POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
+POLLS = role_api("polls") + "polls/"
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,8 @@ import jwt
 import pytest
 from django.conf import settings
 
+from tests.support.tokens import mint
+
 
 def assert_error_shape(response, status: int, code: str | None = None):
     assert response.status_code == status, response.content
@@ -43,14 +45,12 @@ def test_write_without_token_is_401(api, write_url):
     ids=["bad-signature", "wrong-audience", "wrong-issuer", "expired", "alg-none"],
 )
 def test_bad_tokens_are_refused(api, write_url, claims, key, algorithm, code):
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    payload = {"sub": "mallory", "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "exp": now + timedelta(hours=1)}
-    if "exp_delta" in claims:
-        payload["exp"] = now + timedelta(seconds=claims.pop("exp_delta"))
-    payload.update(claims)
-    token = jwt.encode(payload, None if algorithm == "none" else (key or settings.JWT_KEY), algorithm=algorithm)
+    lifetime = timedelta(seconds=claims.pop("exp_delta", 3600))
+    signing_key = None if algorithm == "none" else (key or settings.JWT_KEY)
+    token = mint(
+        "mallory", key=signing_key, algorithm=algorithm, issuer=settings.JWT_ISSUER, audience=settings.JWT_AUDIENCE,
+        lifetime=lifetime, **claims,
+    )  # fmt: skip
     response = api.post(write_url, {}, format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_error_shape(response, 401, code)
     assert response["WWW-Authenticate"].startswith("Bearer")

@@ -2,7 +2,7 @@
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pollsite.api import auth
 from tests.common.test_errors_and_auth import assert_error_shape
+from tests.support.tokens import mint
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -44,9 +45,10 @@ def identity_provider(settings):
 
 
 def _token(settings, kid: str = "k1") -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": "alice", "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5)}
-    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": kid})
+    return mint(
+        "alice", key=KEY, algorithm="RS256", issuer=settings.JWT_ISSUER, audience=settings.JWT_AUDIENCE,
+        lifetime=timedelta(minutes=5), headers={"kid": kid},
+    )  # fmt: skip
 
 
 @pytest.mark.django_db

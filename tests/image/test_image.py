@@ -20,11 +20,10 @@ import subprocess
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-import jwt
 import psycopg2
 import pytest
 import requests
@@ -33,6 +32,7 @@ from pollsite.roles import ROLES
 from tests.chart import render as chart
 from tests.support.services import require
 from tests.support.stack import free_port
+from tests.support.tokens import mint
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDAH = shutil.which("buildah")
@@ -254,9 +254,11 @@ def written_since(root: Path, since: float) -> list[str]:
 
 
 def token(subject: str, env: dict) -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": subject, "iss": env["JWT_ISSUER"], "aud": env["JWT_AUDIENCE"], "iat": now, "exp": now + timedelta(minutes=5)}
-    return jwt.encode(claims, chart.jwt_signing_key(), algorithm=env["JWT_ALGORITHM"])
+    """Signed with the key pair the chart's Secret holds the public half of."""
+    return mint(
+        subject, key=chart.jwt_signing_key(), algorithm=env["JWT_ALGORITHM"], issuer=env["JWT_ISSUER"], audience=env["JWT_AUDIENCE"],
+        lifetime=timedelta(minutes=5),
+    )  # fmt: skip
 
 
 def exercise_api(role: str, base: str, env: dict) -> None:

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from tests.polls.conftest import API
+from tests.support.api import role_api
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +17,8 @@ def test_overview_combines_the_three_roles(client_as, other_roles):
     poll = make_poll(client_as)
     choices = [{"id": 1, "poll_id": poll["id"], "text": "Yes", "order": 1}]
     results = {"poll_id": poll["id"], "total": 3, "choices": [{"choice_id": 1, "votes": 3}]}
-    other_roles.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
-    other_roles.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", json=results)
+    other_roles.get(role_api("choice") + f"polls/{poll['id']}/choices/", json=choices)
+    other_roles.get(role_api("vote") + f"polls/{poll['id']}/results/", json=results)
     body = client_as(None).get(f"{API}polls/{poll['id']}/overview/").json()
     assert body == {"poll": poll | {"status": "open"}, "choices": choices, "results": results, "missing": []}
 
@@ -25,8 +26,8 @@ def test_overview_combines_the_three_roles(client_as, other_roles):
 def test_overview_names_the_missing_part_when_a_role_is_down(client_as, other_roles):
     poll = make_poll(client_as)
     choices = [{"id": 1, "poll_id": poll["id"], "text": "Yes", "order": 1}]
-    other_roles.get(f"http://127.0.0.1:8002/choice/api/v1/polls/{poll['id']}/choices/", json=choices)
-    other_roles.get(f"http://127.0.0.1:8003/vote/api/v1/polls/{poll['id']}/results/", body=requests.ConnectionError("refused"))
+    other_roles.get(role_api("choice") + f"polls/{poll['id']}/choices/", json=choices)
+    other_roles.get(role_api("vote") + f"polls/{poll['id']}/results/", body=requests.ConnectionError("refused"))
     response = client_as(None).get(f"{API}polls/{poll['id']}/overview/", HTTP_X_REQUEST_ID="compose-1")
     assert response.status_code == 200
     body = response.json()

@@ -186,19 +186,8 @@ class Stack:
                 self.start_consumer(role.name)
         return self
 
-    def wait_ready(self, role: str, *, port: int | None = None, process: Process | None = None, timeout: float = 30) -> None:
-        url = f"http://127.0.0.1:{port or self.ports[role]}/readyz"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process is not None and not process.alive():
-                raise RuntimeError(f"{process.name} exited:\n{process.output()[-3000:]}")
-            try:
-                if requests.get(url, timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{role} not ready at {url} after {timeout}s:\n{process.output()[-3000:] if process else ''}")
+    def wait_ready(self, role: str, *, port: int | None = None, process: Process | None = None, timeout: float = 30) -> float:
+        return wait_ready(f"http://127.0.0.1:{port or self.ports[role]}/readyz", process, timeout=timeout)
 
     def stop(self, process: Process, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if process.alive():
@@ -237,13 +226,9 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[role]}{ROLES[role].default_prefix}api/v1/{path.lstrip('/')}"
 
     def token(self, subject: str) -> str:
-        from datetime import UTC, datetime, timedelta
+        from tests.support.tokens import local_token
 
-        import jwt
-
-        now = datetime.now(UTC)
-        claims = {"sub": subject, "iss": "pollsite", "aud": "pollsite", "iat": now, "exp": now + timedelta(hours=1)}
-        return jwt.encode(claims, LOCAL_ENV["JWT_SECRET"], algorithm="HS256")
+        return local_token(subject)
 
     def auth(self, subject: str) -> dict:
         return {"Authorization": f"Bearer {self.token(subject)}"}
@@ -291,6 +276,22 @@ class Stack:
                 return cursor.fetchall() if cursor.description else []
         finally:
             connection.close()
+
+
+def wait_ready(url: str, process: Process | None = None, *, timeout: float = 60) -> float:
+    """Poll ``url`` (a /readyz) until it answers 200; the seconds it took. Fails at once if
+    ``process`` exits, and with its output on timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process is not None and not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.output()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
+            pass
+        time.sleep(0.01)
+    raise TimeoutError(f"not ready at {url} after {timeout}s:\n{process.output()[-3000:] if process else ''}")
 
 
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.05, what: str = "condition") -> float:

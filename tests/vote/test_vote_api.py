@@ -11,11 +11,11 @@ from rest_framework.test import APIClient
 from apps.vote.models import KnownPoll, TallyShard, Vote
 from pollsite.models import DeadLetter, InboxEvent
 from tests.support import events
-from tests.support.api import client_for, faked_roles
+from tests.support.api import client_for, faked_roles, role_api
 
 API = "/vote/api/v1/"
-POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
-CHOICES = "http://127.0.0.1:8002/choice/api/v1/choices/"
+POLLS = role_api("polls") + "polls/"
+CHOICES = role_api("choice") + "choices/"
 
 pytestmark = pytest.mark.django_db
 _ids = itertools.count(1)

@@ -12,10 +12,10 @@ from apps.vote import services
 from apps.vote.models import KnownPoll, Vote
 from pollsite.exceptions import Conflict
 from tests.support import events
-from tests.support.api import client_for, faked_roles
+from tests.support.api import client_for, faked_roles, role_api
 
 API = "/vote/api/v1/"
-POLLS = "http://127.0.0.1:8001/polls/api/v1/polls/"
+POLLS = role_api("polls") + "polls/"
 
 pytestmark = pytest.mark.django_db
 

@@ -61,16 +61,14 @@ def choice_update(*, choice_id: int, actor: str, text: str | None = None, order:
     choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
     try:
-        with wording_change(poll_id=choice.poll_id, needed=text is not None and text != choice.text) as lease:
-            with transaction.atomic():
-                choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
-                if text is not None:
-                    choice.text = text
-                if order is not None:
-                    choice.order = order
-                choice.save(update_fields=["text", "order"])
-                event_record(event_type="choice.updated", payload=_payload(choice))
-                lease.confirm()
+        with wording_change(poll_id=choice.poll_id, needed=text is not None and text != choice.text):
+            choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
+            if text is not None:
+                choice.text = text
+            if order is not None:
+                choice.order = order
+            choice.save(update_fields=["text", "order"])
+            event_record(event_type="choice.updated", payload=_payload(choice))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
     return choice
@@ -80,11 +78,10 @@ def choice_delete(*, choice_id: int, actor: str) -> None:
     """Delete a choice, only while its poll has no vote: a vote's choice never disappears."""
     choice = get_or_not_found(Choice, pk=choice_id)
     _require_open_poll_of(poll_id=choice.poll_id, actor=actor)
-    with wording_change(poll_id=choice.poll_id) as lease, transaction.atomic():
+    with wording_change(poll_id=choice.poll_id):
         deleted, _ = Choice.objects.filter(pk=choice_id).delete()
         if deleted:
             event_record(event_type="choice.deleted", payload=ChoiceDeleted(choice_id=choice_id, poll_id=choice.poll_id))
-        lease.confirm()
 
 
 @transaction.atomic

@@ -53,17 +53,15 @@ def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes
         _require_future(closes_at)
     poll = get_or_not_found(Poll, pk=poll_id)
     _require_changeable(poll, actor)  # before asking the vote role anything
-    with wording_change(poll_id=poll_id, needed=question is not None and question != poll.question) as lease:
-        with transaction.atomic():
-            poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
-            _require_changeable(poll, actor)
-            if question is not None:
-                poll.question = question
-            if closes_at is not None:
-                poll.closes_at = closes_at
-            poll.save(update_fields=["question", "closes_at"])
-            event_record(event_type="poll.updated", payload=_poll_payload(poll))
-            lease.confirm()
+    with wording_change(poll_id=poll_id, needed=question is not None and question != poll.question):
+        poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
+        _require_changeable(poll, actor)
+        if question is not None:
+            poll.question = question
+        if closes_at is not None:
+            poll.closes_at = closes_at
+        poll.save(update_fields=["question", "closes_at"])
+        event_record(event_type="poll.updated", payload=_poll_payload(poll))
     return poll
 
 

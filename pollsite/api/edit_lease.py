@@ -9,10 +9,10 @@ that poll (409 ``poll_being_edited``). Vote decides both under one row lock, so 
 and a first vote at the same moment cannot both succeed: either the vote came first and
 the edit is refused (409 ``poll_has_votes``), or the lease came first and the vote waits.
 
-The change must commit while the lease holds: :meth:`EditLease.confirm`, the last step
-inside the change's transaction, refuses to go on once the lease may have run out. The
-lease is released after the transaction, whatever happened (a release that fails leaves
-it to run out by itself). docs/ARCHITECTURE.md says why this design and not another.
+The change must commit while the lease holds: :func:`wording_change` runs it as one
+transaction and, as its last step, :meth:`EditLease.confirm` refuses to commit once the
+lease may have run out. The lease is released after the transaction, whatever happened
+(a release that fails leaves it to run out by itself). docs/ARCHITECTURE.md says why this design and not another.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from django.db import transaction
 
 from pollsite.api.client import service_client
 from pollsite.exceptions import Conflict, DomainError, ErrorCode, Unavailable
@@ -69,15 +71,20 @@ def _take(vote, poll_id: int) -> tuple[float, dict]:
 
 @contextmanager
 def wording_change(*, poll_id: int, needed: bool = True) -> Iterator[EditLease]:
-    """Hold the poll's votes while its wording changes (``needed=False``: a change that does not)."""
+    """The block, as one transaction, while the vote role holds the poll's votes
+    (``needed=False``: a change that does not touch the wording, so no lease). The
+    transaction commits only if the lease still holds at its end."""
     if not needed:
-        yield EditLease(poll_id=poll_id, lease_id=None)
+        with transaction.atomic():
+            yield EditLease(poll_id=poll_id, lease_id=None)
         return
     vote = service_client("vote")
     taken_at, granted = _take(vote, poll_id)
     lease = EditLease(poll_id=poll_id, lease_id=granted["lease_id"], seconds=float(granted["seconds"]), taken_at=taken_at)
     try:
-        yield lease
+        with transaction.atomic():
+            yield lease
+            lease.confirm()
     finally:
         try:
             vote.delete(f"polls/{poll_id}/edit-lease/{lease.lease_id}/")

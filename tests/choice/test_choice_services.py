@@ -12,28 +12,22 @@ from apps.choice import selectors, services
 from apps.choice.models import Choice
 from pollsite.exceptions import Conflict, ErrorCode, NotAllowed, NotFound, Unavailable
 from pollsite.models import OutboxEvent
-from tests.support.api import faked_roles, refuse_edit_leases, role_api
+from tests.support.api import refuse_edit_leases, role_api
 from tests.support.builders import a_choice
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def roles():
-    with faked_roles() as mock:
-        yield mock
-
-
-def poll_is(roles, *, poll_id: int = 7, creator: str = "alice", status: str = "open") -> None:
-    roles.get(role_api("polls") + f"polls/{poll_id}/", json={"id": poll_id, "creator": creator, "status": status, "question": "?"})
+def poll_is(other_roles, *, poll_id: int = 7, creator: str = "alice", status: str = "open") -> None:
+    other_roles.get(role_api("polls") + f"polls/{poll_id}/", json={"id": poll_id, "creator": creator, "status": status, "question": "?"})
 
 
 def event_types() -> list[str]:
     return list(OutboxEvent.objects.order_by("id").values_list("event_type", flat=True))
 
 
-def test_choices_take_the_next_order_and_are_announced(roles):
-    poll_is(roles)
+def test_choices_take_the_next_order_and_are_announced(other_roles):
+    poll_is(other_roles)
     tea = services.choice_create(poll_id=7, actor="alice", text="Tea")
     coffee = services.choice_create(poll_id=7, actor="alice", text="Coffee")
     assert [(c.text, c.order) for c in selectors.choice_list(poll_id=7)] == [("Tea", 1), ("Coffee", 2)]
@@ -50,26 +44,26 @@ def test_choices_take_the_next_order_and_are_announced(roles):
     ],
     ids=["not-the-creator", "closed-poll"],
 )
-def test_only_the_creator_of_an_open_poll_adds_choices(roles, poll, error, code):
-    poll_is(roles, **poll)
+def test_only_the_creator_of_an_open_poll_adds_choices(other_roles, poll, error, code):
+    poll_is(other_roles, **poll)
     with pytest.raises(error) as refused:
         services.choice_create(poll_id=7, actor="alice", text="Tea")
     assert refused.value.code == code
     assert not Choice.objects.exists() and not event_types()
 
 
-def test_an_unknown_poll_or_an_unreachable_polls_role_writes_nothing(roles):
-    roles.get(role_api("polls") + "polls/8/", status=404, json={"error": {"code": "not_found"}})
+def test_an_unknown_poll_or_an_unreachable_polls_role_writes_nothing(other_roles):
+    other_roles.get(role_api("polls") + "polls/8/", status=404, json={"error": {"code": "not_found"}})
     with pytest.raises(NotFound):
         services.choice_create(poll_id=8, actor="alice", text="Tea")
-    roles.get(role_api("polls") + "polls/9/", body=requests.ConnectionError("polls is down"))
+    other_roles.get(role_api("polls") + "polls/9/", body=requests.ConnectionError("polls is down"))
     with pytest.raises(Unavailable):
         services.choice_create(poll_id=9, actor="alice", text="Tea")
     assert not Choice.objects.exists() and not event_types()
 
 
-def test_a_poll_has_each_text_once_and_at_most_fifty_choices(roles):
-    poll_is(roles)
+def test_a_poll_has_each_text_once_and_at_most_fifty_choices(other_roles):
+    poll_is(other_roles)
     a_choice(text="Tea")
     with pytest.raises(Conflict) as duplicate:
         services.choice_create(poll_id=7, actor="alice", text="Tea")
@@ -82,10 +76,10 @@ def test_a_poll_has_each_text_once_and_at_most_fifty_choices(roles):
     assert not event_types()
 
 
-def test_a_choice_of_a_poll_with_votes_keeps_its_text_and_stays(roles):
-    poll_is(roles)
+def test_a_choice_of_a_poll_with_votes_keeps_its_text_and_stays(other_roles):
+    poll_is(other_roles)
     tea = a_choice(text="Tea")
-    refuse_edit_leases(roles)
+    refuse_edit_leases(other_roles)
     for change in (lambda: services.choice_update(choice_id=tea.pk, actor="alice", text="Green tea"),
                    lambda: services.choice_delete(choice_id=tea.pk, actor="alice")):  # fmt: skip
         with pytest.raises(Conflict) as refused:

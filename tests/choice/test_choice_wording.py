@@ -4,7 +4,7 @@ import pytest
 
 from apps.choice.models import Choice
 from pollsite.models import OutboxEvent
-from tests.support.api import client_for, faked_roles, lease_calls, refuse_edit_leases, role_api, vote_down
+from tests.support.api import client_for, lease_calls, refuse_edit_leases, role_api, vote_down
 
 API = "/choice/api/v1/"
 POLLS = role_api("polls") + "polls/"
@@ -13,10 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def other_roles():
-    with faked_roles() as mock:
-        mock.get(f"{POLLS}7/", json={"id": 7, "creator": "alice", "status": "open", "question": "Ban feature X?"})
-        yield mock
+def poll_seven(other_roles):
+    other_roles.get(f"{POLLS}7/", json={"id": 7, "creator": "alice", "status": "open", "question": "Ban feature X?"})
 
 
 @pytest.fixture

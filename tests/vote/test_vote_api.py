@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from apps.vote.models import KnownPoll, TallyShard, Vote
 from pollsite.models import DeadLetter, InboxEvent
 from tests.support import events
-from tests.support.api import client_for, faked_roles, role_api
+from tests.support.api import client_for, role_api
 
 API = "/vote/api/v1/"
 POLLS = role_api("polls") + "polls/"
@@ -19,13 +19,6 @@ CHOICES = role_api("choice") + "choices/"
 
 pytestmark = pytest.mark.django_db
 _ids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def other_roles():
-    """Polls and choice are 'down' unless a test fakes an answer: the vote path must not need them."""
-    with faked_roles() as mock:
-        yield mock
 
 
 def deliver(producer: str, event_type: str, payload: dict, event_id: str | None = None) -> str:

@@ -12,18 +12,12 @@ from apps.vote import services
 from apps.vote.models import KnownPoll, Vote
 from pollsite.exceptions import Conflict
 from tests.support import events
-from tests.support.api import client_for, faked_roles, role_api
+from tests.support.api import client_for, role_api
 
 API = "/vote/api/v1/"
 POLLS = role_api("polls") + "polls/"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def other_roles():
-    with faked_roles() as mock:
-        yield mock
 
 
 def open_poll(poll_id: int = 1, creator: str = "alice") -> None:

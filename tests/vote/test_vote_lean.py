@@ -13,17 +13,11 @@ from rest_framework.views import APIView
 
 from pollsite.api.lean import LeanAPIView, NotLean
 from tests.support import events
-from tests.support.api import client_for, faked_roles
+from tests.support.api import client_for
 
 API = "/vote/api/v1/"
 pytestmark = pytest.mark.django_db
 HEADERS = ("Content-Type", "Allow", "Retry-After", "WWW-Authenticate", "Cache-Control", "X-Frame-Options", "Vary")
-
-
-@pytest.fixture(autouse=True)
-def other_roles():
-    with faked_roles() as mock:
-        yield mock
 
 
 @pytest.fixture

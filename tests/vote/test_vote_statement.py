@@ -4,18 +4,12 @@ import pytest
 from django.db import connection
 
 from tests.support import events
-from tests.support.api import client_for, faked_roles
+from tests.support.api import client_for
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL prepared statement (set POLLSITE_TEST_POSTGRES)"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def other_roles():
-    with faked_roles() as mock:
-        yield mock
 
 
 def cast(subject: str):

@@ -42,7 +42,7 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/python tests/run_suites.py $(ARGS)
 
-# Full run (about 6 minutes) writes bench/results.json and docs/BENCHMARKS.md; QUICK=1 (or
+# Full run (about 7 minutes) writes bench/results.json and docs/BENCHMARKS.md; QUICK=1 (or
 # BENCH_MODE=quick) runs seconds per phase and writes under bench/out/. Needs wrk and
 # pgbench (.ci/setup-bench.sh) and the local PostgreSQL and Redis.
 bench: $(STAMP)

@@ -14,7 +14,9 @@ from pollsite.api.throttling import OneTripThrottling
 
 
 class VoteCastApi(OneTripThrottling, LeanAPIView):
-    """The vote role's hot path: a well-formed cast skips DRF's request cycle (pollsite.api.lean)."""
+    """Cast the caller's vote in a poll (the voter is the token's subject): one per voter and poll."""
+
+    # The vote role's hot path: a well-formed cast skips DRF's request cycle (pollsite.api.lean).
 
     serializer_class = VoteOutputSerializer
     input_serializer = VoteCastSerializer
@@ -54,8 +56,8 @@ class EditLeaseApi(GenericAPIView):
     """Hold new votes while the poll's creator changes its question or a choice's text.
 
     Refused with 409 poll_has_votes once the poll has a vote. The polls and choice roles
-    take a lease on the creator's behalf around such a change (pollsite.api.edit_lease).
-    """
+    take a lease on the creator's behalf around such a change.
+    """  # the client side: pollsite.api.edit_lease
 
     serializer_class = EditLeaseSerializer
     permission_classes = [IsAuthenticated]

@@ -33,7 +33,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The one error shape of every role (pollsite.api.errors)."""
+    """The one error shape of every role."""  # the schema's description: no module names (built by pollsite.api.errors)
 
     error = ErrorDetailSerializer()
     request_id = serializers.CharField(allow_blank=True)

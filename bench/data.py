@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg2
 
 from bench.plan import HOT_POLL, PROFILE_POLL, SCALE_POLL, SCALE_WORKERS, SMALL_POLL, SPREAD_POLLS, WARM_POLL
+from tests.support.databases import databases_create
 from tests.support.stack import Stack
 from tests.support.tokens import local_token
 
@@ -22,13 +23,9 @@ def sql(url: str, query: str, params=()) -> list[tuple]:
 
 
 def create_database(stack: Stack, name: str) -> str:
-    admin = psycopg2.connect(f"{stack.postgres_url}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    (url,) = databases_create(stack.postgres_url, [name])
     stack.databases.append(name)  # dropped with the stack's own
-    return f"{stack.postgres_url}/{name}"
+    return url
 
 
 FLOOR_TABLE = """

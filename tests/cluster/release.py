@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pollsite.roles import ROLES as REGISTRY
 from tests.cluster.conftest import RELEASE, Cluster
 from tests.cluster.kubelet import Event
 
-ROLES = ("choice", "polls", "vote")  # the chart's enabled roles, in the order Helm sorts their hooks
+#: The chart's enabled roles (the registry's), in the order Helm runs their hooks of equal weight: by name.
+ROLES = tuple(sorted(REGISTRY))
 INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
 
 # DEPLOY.md blocks, by their first line.

@@ -7,8 +7,6 @@ fresh database per role and a broken migration fails the install because Django 
 
 from __future__ import annotations
 
-import uuid
-
 import psycopg2
 import pytest
 import yaml
@@ -17,6 +15,7 @@ from tests.cluster.conftest import RELEASE
 from tests.cluster.image_runner import ImageRunner
 from tests.cluster.release import ROLES, SECRETS, Release
 from tests.image import test_image as image_suite
+from tests.support.databases import scratch_databases
 from tests.support.services import require
 
 pytestmark = pytest.mark.timeout(900)
@@ -34,17 +33,8 @@ def built_image(cluster) -> str:
 def databases():
     """A fresh PostgreSQL database per role, dropped afterwards."""
     server = require("postgres").rstrip("/")
-    names = {role: f"clu_{uuid.uuid4().hex[:8]}_{role}" for role in ROLES}
-    admin = psycopg2.connect(f"{server}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        for name in names.values():
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    yield server, names
-    with admin.cursor() as cursor:
-        for name in names.values():
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_databases(server, "clu", ROLES) as names:
+        yield server, names
 
 
 def sql(server: str, database: str, statement: str, *params: str) -> list[tuple]:

@@ -24,12 +24,12 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg2
 import pytest
 import requests
 
 from pollsite.roles import ROLES
 from tests.chart import render as chart
+from tests.support.databases import scratch_databases
 from tests.support.services import require
 from tests.support.stack import free_port
 from tests.support.tokens import mint
@@ -112,17 +112,8 @@ def container():
 @contextmanager
 def database(role: str):
     server = require("postgres").rstrip("/")
-    name = f"img_{uuid.uuid4().hex[:8]}_{role}"
-    admin = psycopg2.connect(f"{server}/postgres")
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        yield f"{server}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with scratch_databases(server, "img", [role]) as names:
+        yield f"{server}/{names[role]}"
 
 
 def run_args(name: str, env: dict) -> list[str]:

@@ -101,28 +101,18 @@ class Stack:
     def create_databases(self) -> None:
         if self.postgres_url is None:
             return
-        import psycopg2
+        from tests.support.databases import databases_create
 
-        admin = psycopg2.connect(f"{self.postgres_url.rstrip('/')}/postgres")
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            for role in ROLES:
-                name = f"{self.namespace}_{role}"
-                cursor.execute(f'CREATE DATABASE "{name}"')
-                self.databases.append(name)
-        admin.close()
+        names = [f"{self.namespace}_{role}" for role in ROLES]
+        databases_create(self.postgres_url, names)
+        self.databases.extend(names)
 
     def drop_databases(self) -> None:
         if not self.databases:
             return
-        import psycopg2
+        from tests.support.databases import databases_drop
 
-        admin = psycopg2.connect(f"{self.postgres_url.rstrip('/')}/postgres")
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            for name in self.databases:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        databases_drop(self.postgres_url, self.databases)
         self.databases.clear()
 
     def manage(self, role: str, *args: str, check: bool = True, **env) -> subprocess.CompletedProcess:

@@ -13,6 +13,7 @@ from django.db.models import Max
 from apps.choice.models import Choice
 from pollsite.api.client import service_client
 from pollsite.api.edit_lease import wording_change
+from pollsite.db.fields import save_given
 from pollsite.events.contract import ChoiceDeleted, ChoiceSnapshot, PollStatus
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, NotAllowed, NotFound, get_or_not_found
@@ -63,11 +64,7 @@ def choice_update(*, choice_id: int, actor: str, text: str | None = None, order:
     try:
         with wording_change(poll_id=choice.poll_id, needed=text is not None and text != choice.text):
             choice = get_or_not_found(Choice.objects.select_for_update(), pk=choice_id)
-            if text is not None:
-                choice.text = text
-            if order is not None:
-                choice.order = order
-            choice.save(update_fields=["text", "order"])
+            save_given(choice, text=text, order=order)
             event_record(event_type="choice.updated", payload=_payload(choice))
     except IntegrityError as exc:
         raise _duplicate(exc) from None

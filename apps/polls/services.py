@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.polls.models import Poll
 from pollsite.api.edit_lease import wording_change
+from pollsite.db.fields import save_given
 from pollsite.events.contract import PollDeleted, PollSnapshot
 from pollsite.events.outbox import event_record
 from pollsite.exceptions import Conflict, ErrorCode, Invalid, NotAllowed, get_or_not_found
@@ -56,11 +57,7 @@ def poll_update(*, poll_id: int, actor: str, question: str | None = None, closes
     with wording_change(poll_id=poll_id, needed=question is not None and question != poll.question):
         poll = get_or_not_found(Poll.objects.select_for_update(), pk=poll_id)
         _require_changeable(poll, actor)
-        if question is not None:
-            poll.question = question
-        if closes_at is not None:
-            poll.closes_at = closes_at
-        poll.save(update_fields=["question", "closes_at"])
+        save_given(poll, question=question, closes_at=closes_at)
         event_record(event_type="poll.updated", payload=_poll_payload(poll))
     return poll
 

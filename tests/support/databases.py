@@ -9,34 +9,28 @@ from contextlib import contextmanager
 import psycopg2
 
 
-def _admin(server: str):
-    connection = psycopg2.connect(f"{server.rstrip('/')}/postgres")
-    connection.autocommit = True
-    return connection
+def _run_on(server: str, statements: list[str]) -> None:
+    """Each statement on ``server``'s maintenance database, outside a transaction (as CREATE DATABASE needs)."""
+    admin = psycopg2.connect(f"{server.rstrip('/')}/postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        admin.close()
 
 
 def databases_create(server: str, names: Iterable[str]) -> list[str]:
     """CREATE DATABASE for each name on ``server`` (``postgres://user@host:port``); their URLs."""
     names = list(names)
-    admin = _admin(server)
-    try:
-        with admin.cursor() as cursor:
-            for name in names:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.close()
+    _run_on(server, [f'CREATE DATABASE "{name}"' for name in names])
     return [f"{server.rstrip('/')}/{name}" for name in names]
 
 
 def databases_drop(server: str, names: Iterable[str]) -> None:
     """DROP DATABASE … WITH (FORCE): connections still open do not keep one alive."""
-    admin = _admin(server)
-    try:
-        with admin.cursor() as cursor:
-            for name in names:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
+    _run_on(server, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
 
 
 @contextmanager

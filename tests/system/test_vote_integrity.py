@@ -22,8 +22,11 @@ VOTE_DELAYS = [0.004 * trial for trial in range(TRIALS)]
 
 
 def known_to_vote(stack, poll_id: int, choice_id: int) -> bool:
-    rows = stack.query("vote", "SELECT count(*) FROM vote_knownchoice WHERE choice_id = %s AND poll_id = %s", [choice_id, poll_id])
-    return rows[0][0] == 1
+    """Vote learned both the poll and the choice from the events (they come through two relays,
+    in either order): the race under test is the edit and the vote, not a read-through."""
+    choices = stack.query("vote", "SELECT count(*) FROM vote_knownchoice WHERE choice_id = %s AND poll_id = %s", [choice_id, poll_id])
+    polls = stack.query("vote", "SELECT count(*) FROM vote_knownpoll WHERE poll_id = %s", [poll_id])
+    return choices[0][0] == 1 and polls[0][0] == 1
 
 
 def at_once(*calls, delays=()):
@@ -83,7 +86,7 @@ def test_an_edit_and_the_first_vote_at_the_same_moment(real_stack, what):
     outcomes = Counter()
     for trial in range(TRIALS):
         poll_id, (choice_id, _) = stack.poll_with_choices(2)
-        wait_for(lambda p=poll_id, c=choice_id: known_to_vote(stack, p, c), what="vote learns the choice")
+        wait_for(lambda p=poll_id, c=choice_id: known_to_vote(stack, p, c), what="vote learns the poll and the choice")
         before = f"Option 0 (trial {trial})"
         edit = edit_question(stack, poll_id, before) if what == "question" else edit_choice(stack, choice_id, before)
         edited, voted = at_once(edit, first_vote(stack, poll_id, choice_id, f"voter-{trial}"), delays=(0, VOTE_DELAYS[trial]))

@@ -17,8 +17,10 @@ permissions), which may hand the request to DRF without side effects; then the t
 whose domain errors go through the view's ``handle_exception`` like any DRF error.
 
 A view opts in by subclassing and declaring ``input_serializer`` / ``output_serializer``;
-its handler reads ``self.input_data(request)`` and answers ``self.output_data(obj)``, which
-are the lean values on the lean path and the serializers' own on DRF's.
+its handler reads ``self.input_data(request)`` (the lean path's validated values, or the
+input serializer's own on DRF's) and answers ``self.output_data(obj)`` (on both paths the
+output serializer's fields, built once: ``Serializer(obj).data`` without the per-instance
+copy of its fields).
 """
 
 from __future__ import annotations

@@ -66,27 +66,28 @@ INSTALLED_APPS = [
     "pollsite",
 ]
 
+#: pollsite's own work around a request (probes, request id, access log, private answers,
+#: request metrics) is one layer, pollsite.api.edge; Django's security headers, host
+#: validation and static files run inside it.
 MIDDLEWARE = [
-    "pollsite.observability.probes.ProbeMiddleware",
-    "pollsite.observability.access_log.AccessLogMiddleware",
-    "pollsite.api.cache_control.PrivateResponsesMiddleware",
+    "pollsite.api.edge.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "pollsite.observability.metrics.RequestMetricsMiddleware",
 ]
 
 #: The Django admin of a role, under its prefix; off unless switched on. Only where it is
 #: served does a role install its apps (sessions, messages, the login lockout) and run
-#: their middleware: an API-only role answers through the shorter stack above.
+#: their middleware, CSRF's included: an API-only role authenticates by bearer token
+#: alone (no session, no cookie a browser would send on its own), so there is nothing
+#: for CSRF to protect, and it answers through the shorter stack above.
 ADMIN_ENABLED = env.bool("DJANGO_ADMIN_ENABLED", default=False)
 if ADMIN_ENABLED:
     INSTALLED_APPS[:0] = ["django.contrib.admin", "django.contrib.sessions", "django.contrib.messages"]
     INSTALLED_APPS.append("axes")
     _common = MIDDLEWARE.index("django.middleware.common.CommonMiddleware")
-    MIDDLEWARE[_common : _common + 2] = [
+    MIDDLEWARE[_common : _common + 1] = [
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",

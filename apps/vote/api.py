@@ -27,7 +27,7 @@ class VoteCastApi(OneTripThrottling, LeanAPIView):
     def post(self, request, poll_id: int):
         vote = services.vote_cast(poll_id=poll_id, voter=request.user.subject, **self.input_data(request))
         metrics.VOTES_CAST.inc()
-        return Response(self.output_data(vote), status=status.HTTP_201_CREATED)
+        return self.respond(vote, status.HTTP_201_CREATED)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)  # unknown errors re-raise: a 500, not a refusal

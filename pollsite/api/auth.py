@@ -36,6 +36,8 @@ class TokenUser:
 #: Longest token accepted; anything longer is refused before it is parsed.
 TOKEN_MAX_LENGTH = 4096
 SUBJECT_MAX_LENGTH = 150
+#: Claims a token must carry (PyJWT refuses it otherwise).
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
 
 
 def verification_configured() -> None:
@@ -110,7 +112,7 @@ class _SegmentsCheckedInC(jwt.PyJWS):
 def _verifier() -> jwt.PyJWT:
     """PyJWT verifying through :class:`_SegmentsCheckedInC`, with its own algorithms, each
     preparing a configured key once. Every check PyJWT makes is kept."""
-    verifier = jwt.PyJWT()
+    verifier = jwt.PyJWT(options={"require": list(REQUIRED_CLAIMS)})  # merged into PyJWT's defaults once, not per token
     verifier._jws = _SegmentsCheckedInC(options=verifier._get_sig_options())
     for name, algorithm in list(verifier._jws._algorithms.items()):
         kind = type(f"Prepared{type(algorithm).__name__}", (_KeysPreparedOnce, type(algorithm)), {})
@@ -132,7 +134,6 @@ def token_decode(token: str) -> dict:
         audience=settings.JWT_AUDIENCE,
         issuer=settings.JWT_ISSUER,
         leeway=settings.JWT_LEEWAY_SECONDS,
-        options={"require": ["exp", "iat", "sub", "iss", "aud"]},
     )
     token_claims_check(claims)
     return claims
@@ -149,7 +150,7 @@ def token_claims_check(claims: dict) -> None:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX_LENGTH:
         raise jwt.InvalidTokenError(f"the subject (sub) must be a string of 1 to {SUBJECT_MAX_LENGTH} characters")
-    if not subject.isprintable() or any(character.isspace() for character in subject):
+    if not subject.isprintable() or subject.split() != [subject]:  # split(): on exactly what isspace() calls white space
         raise jwt.InvalidTokenError("the subject (sub) may hold only printable characters and no white space")
     for name in ("exp", "iat", "nbf"):
         if name in claims and not _is_number(claims[name]):

@@ -18,9 +18,11 @@ whose domain errors go through the view's ``handle_exception`` like any DRF erro
 
 A view opts in by subclassing and declaring ``input_serializer`` / ``output_serializer``;
 its handler reads ``self.input_data(request)`` (the lean path's validated values, or the
-input serializer's own on DRF's) and answers ``self.output_data(obj)`` (on both paths the
-output serializer's fields, built once: ``Serializer(obj).data`` without the per-instance
-copy of its fields).
+input serializer's own on DRF's) and answers ``self.respond(obj, status)``: on both paths
+the output serializer's fields, built once (``Serializer(obj).data`` without the
+per-instance copy of its fields); on the lean path rendered at once by DRF's JSON renderer
+with DRF's headers, on DRF's a ``Response`` for DRF to finish. A handler may also return a
+``Response`` of its own, which either path renders as DRF would.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class NotLean(Exception):
     """This request goes through DRF's own request cycle (it answers it exactly)."""
 
 
+class LeanResponse(HttpResponse):
+    """An answer the lean path rendered itself (:meth:`LeanAPIView.respond`): final as it is."""
+
+
 class LeanAPIView(GenericAPIView):
     """A DRF view whose well-formed requests to ``lean_methods`` skip DRF's request cycle."""
 
@@ -96,6 +102,8 @@ class LeanAPIView(GenericAPIView):
     lean_methods: frozenset[str] = frozenset({"POST"})
     input_serializer: type[serializers.Serializer] | None = None
     output_serializer: type[serializers.Serializer] | None = None
+    #: Whether this view instance serves its request on the lean path (set by lean_dispatch).
+    served_lean = False
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -124,6 +132,13 @@ class LeanAPIView(GenericAPIView):
     def output_data(self, instance) -> dict:
         return self._fields(self.output_serializer).represent(instance)
 
+    def respond(self, instance, status: int) -> HttpResponse:
+        """``instance`` through the output serializer, answered with ``status``."""
+        data = self.output_data(instance)
+        if not self.served_lean:
+            return Response(data, status=status)
+        return self._rendered(data, status)
+
     @classmethod
     @functools.cache
     def _fields(cls, serializer_class) -> SerializerFields:
@@ -143,7 +158,7 @@ class LeanAPIView(GenericAPIView):
         self.args, self.kwargs, self.request, self.format_kwarg = args, kwargs, request, None
         if not all(permission.has_permission(request, self) for permission in self.get_permissions()):
             raise NotLean  # DRF answers 401 or 403 exactly
-        request.lean_data = data
+        request.lean_data, self.served_lean = data, True
         request.accepted_renderer, request.accepted_media_type = _JSON, _JSON.media_type
         self.headers = self._default_headers()
         try:
@@ -151,8 +166,14 @@ class LeanAPIView(GenericAPIView):
             response = getattr(self, request.method.lower())(request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - handled as DRF handles a handler's exception
             response = self.handle_exception(exc)
+        if type(response) is LeanResponse:
+            return response
         if type(response) is Response and not response.exception and response.content_type is None:
-            return self._rendered(response)
+            rendered = self._rendered(response.data, response.status_code)
+            for name, value in response.items():
+                if name != "Content-Type":
+                    rendered[name] = value
+            return rendered
         return self.finalize_response(request, response, *args, **kwargs)
 
     @classmethod
@@ -164,13 +185,12 @@ class LeanAPIView(GenericAPIView):
         """DRF's default_response_headers (Allow, ...), which depend on the class alone: built once."""
         return dict(self._default_headers_of())
 
-    def _rendered(self, response: Response) -> HttpResponse:
-        """A handler's plain answer rendered by DRF's JSON renderer, the bytes and headers
-        finalize_response and render would give it, without the template-response machinery."""
-        rendered = HttpResponse(_JSON.render(response.data), status=response.status_code, content_type=_JSON.media_type)
-        for name, value in (*response.items(), *self.headers.items()):
-            if name != "Content-Type":
-                rendered[name] = value
+    def _rendered(self, data, status: int) -> LeanResponse:
+        """``data`` rendered by DRF's JSON renderer, with the bytes and headers finalize_response
+        and render would give it, without the template-response machinery."""
+        rendered = LeanResponse(_JSON.render(data), status=status, content_type=_JSON.media_type)
+        for name, value in self.headers.items():
+            rendered[name] = value
         return rendered
 
     def _authenticate(self, request) -> tuple:

@@ -40,8 +40,10 @@ def json_formatter(**static_fields) -> dict:
     }
 
 
-# No line carries the thread, the process name or the asyncio task, so no record looks
-# them up (the logging module's own switches for this; the pid stays).
+# No line carries the thread, the process name, the asyncio task or the caller's file
+# and line, so no record looks them up (the switches the logging HOWTO's "Optimization"
+# section names; the pid stays).
+logging._srcfile = None
 logging.logThreads = False
 logging.logMultiprocessing = False
 logging.logAsyncioTasks = False

@@ -62,21 +62,22 @@ RATE_LIMIT_STORE_ERRORS = Counter(
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
 
 
-class RequestMetricsMiddleware:
+class RequestMetrics:
     """The request metrics docs/OPERATIONS.md lists and the dashboard reads, with django-prometheus's
-    own metric objects (names, labels, buckets), and nothing else.
+    own metric objects (names, labels, buckets), and nothing else; recorded for every
+    request by pollsite.api.edge.
 
     django-prometheus's pair of middlewares updates a dozen series on every request (body
     sizes, charsets, transports, latency with and without middlewares...), a sixth of the
-    vote path's CPU (docs/BENCHMARKS.md); this one updates the four that are read: requests
+    vote path's CPU (docs/BENCHMARKS.md); this updates the four that are read: requests
     by view, responses by status and by status and view, latency by view, plus exceptions
-    by type. It sits where PrometheusAfterMiddleware sat, around the view.
+    by type. The latency is that of the whole middleware stack, as django-prometheus's
+    pair measures it.
     """
 
-    def __init__(self, get_response):
+    def __init__(self):
         from django_prometheus.middleware import Metrics
 
-        self.get_response = get_response
         metrics = Metrics.get_instance()  # the same metric objects as django-prometheus's own middleware
         self.requests_by_view = metrics.requests_by_view_transport_method
         self.responses_by_status = metrics.responses_by_status
@@ -87,9 +88,7 @@ class RequestMetricsMiddleware:
         #: The labelled series of one (view, transport, method, status), looked up once each.
         self.series: dict[tuple, tuple] = {}
 
-    def __call__(self, request):
-        started = time.perf_counter()
-        response = self.get_response(request)
+    def record(self, request, response, seconds: float) -> None:
         match = getattr(request, "resolver_match", None)
         method = request.method if request.method in KNOWN_METHODS else "<invalid method>"  # bounded, whatever clients send
         key = (match.view_name if match is not None else None, request.is_secure(), method, response.status_code)
@@ -101,8 +100,7 @@ class RequestMetricsMiddleware:
             requests.inc()
         responses.inc()
         responses_by_view.inc()
-        latency.observe(time.perf_counter() - started)
-        return response
+        latency.observe(seconds)
 
     def _series(self, match, view_name, secure, method, status_code) -> tuple:
         view, status = view_name or "<unnamed view>", str(status_code)
@@ -114,7 +112,7 @@ class RequestMetricsMiddleware:
             self.latency_by_view.labels(view, method),
         )
 
-    def process_exception(self, request, exception):
+    def exception(self, exception: BaseException) -> None:
         self.exceptions_by_type.labels(type(exception).__name__).inc()
 
 

@@ -1,6 +1,6 @@
 """Kubelet and Prometheus endpoints at the root of every pod: /healthz, /readyz, /metrics.
 
-They are answered before any other middleware, so they work whatever the Host header
+They are answered by pollsite.api.edge before any other middleware, so they work whatever the Host header
 (a probe sends the pod IP) and never touch sessions, CSRF or the access log.
 """
 
@@ -80,15 +80,5 @@ def readyz(request) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+#: Path → view, looked up by pollsite.api.edge before anything else.
 PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics_view}
-
-
-class ProbeMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        probe = PROBES.get(request.path_info)
-        if probe is not None:
-            return probe(request)
-        return self.get_response(request)

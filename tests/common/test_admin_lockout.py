@@ -65,6 +65,7 @@ def test_only_a_role_serving_the_admin_runs_its_apps_and_middleware(role, enable
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         "axes.middleware.AxesMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
     }
     assert (admin_only <= set(apps)) is enabled and (admin_only & set(apps) == set()) is not enabled
     assert (admin_middleware <= set(middleware)) is enabled and (admin_middleware & set(middleware) == set()) is not enabled
@@ -73,6 +74,6 @@ def test_only_a_role_serving_the_admin_runs_its_apps_and_middleware(role, enable
     for kept in (
         "django.middleware.common.CommonMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "pollsite.observability.access_log.AccessLogMiddleware",
+        "pollsite.api.edge.EdgeMiddleware",
     ):
         assert kept in middleware

@@ -157,7 +157,7 @@ if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["pollsite.api.auth.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["pollsite.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["pollsite.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "pollsite.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -17,7 +19,7 @@ class VoteOutputSerializer(serializers.Serializer):
     poll_id = serializers.IntegerField(read_only=True)
     choice_id = serializers.IntegerField(read_only=True)
     voter = serializers.CharField(read_only=True, max_length=Vote._meta.get_field("voter").max_length)
-    created_at = serializers.DateTimeField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True, default_timezone=datetime.UTC)  # UTC, as TIME_ZONE; not looked up per vote
 
 
 class ChoiceResultSerializer(serializers.Serializer):
@@ -36,7 +38,7 @@ class EditLeaseSerializer(serializers.Serializer):
 
     poll_id = serializers.IntegerField(read_only=True)
     lease_id = serializers.UUIDField(read_only=True, source="edit_lease_id")
-    expires_at = serializers.DateTimeField(read_only=True, source="edit_lease_until")
+    expires_at = serializers.DateTimeField(read_only=True, source="edit_lease_until", default_timezone=datetime.UTC)
     seconds = serializers.SerializerMethodField()
 
     def get_seconds(self, poll) -> int:

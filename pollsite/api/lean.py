@@ -34,9 +34,10 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import json
+
+from pollsite.api.renderers import JSONRenderer
 
 #: Accept headers under which DRF's negotiation picks JSON, the only renderer of every role.
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/json, */*", "application/json; charset=utf-8"})

@@ -36,11 +36,12 @@ COMPONENTS = (
      ("logging/", "pythonjsonlogger", "orjson", "pollsite/observability/access_log.py", "pollsite/observability/logs.py",
       "pollsite/observability/request_context.py")),
     ("body and output (DRF fields, JSON)",
-     ("rest_framework/fields.py", "rest_framework/serializers.py", "rest_framework/renderers.py", "rest_framework/utils/")),
+     ("rest_framework/fields.py", "rest_framework/serializers.py", "rest_framework/renderers.py", "rest_framework/utils/",
+      "pollsite/api/renderers.py")),
     ("DRF request cycle (views, throttle and permission classes)", ("rest_framework/",)),
     ("lean path and handler (pollsite.api.lean, the view)", ("pollsite/api/lean.py", "apps/vote/api.py")),
     ("Django request, URL resolving and middleware",
-     ("django/", "whitenoise/", "pollsite/observability/probes.py", "pollsite/api/cache_control.py")),
+     ("django/", "whitenoise/", "pollsite/api/edge.py", "pollsite/observability/probes.py", "pollsite/api/cache_control.py")),
     ("gunicorn (HTTP parsing, sockets)", ("gunicorn/", "pollsite/config/gunicorn_workers.py", "socket.py", "selectors.py")),
 )  # fmt: skip
 FRAME = re.compile(r"\((.*):\d+\)$")

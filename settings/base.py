@@ -148,6 +148,9 @@ AXES_VERBOSE = False  # lockouts are logged all the same; no banner at every pro
 AXES_CLIENT_IP_CALLABLE = "pollsite.api.throttling.client_address"  # the rate limits' notion of a client
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+#: django-redis's default, spelled out: it reads this at the end of every request, and a
+#: setting that is absent is looked up again (and missed) every time.
+DJANGO_REDIS_CLOSE_CONNECTION = False
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A store that does not answer must cost a request milliseconds, not seconds: the
     # limits then fail open (pollsite.api.throttling).

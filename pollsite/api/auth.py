@@ -7,6 +7,7 @@ cannot choose its own (``alg: none`` and algorithm swaps are refused).
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -14,6 +15,7 @@ from functools import cache
 import jwt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from jwt.algorithms import HMACAlgorithm
 from rest_framework import authentication, exceptions
 
 from pollsite.exceptions import ErrorCode
@@ -73,7 +75,9 @@ class IdentityProviderUnavailable(exceptions.APIException):
 
 class _KeysPreparedOnce:
     """A PyJWT algorithm whose key, given as text, is prepared (parsed and checked) once per
-    process instead of for every token: for HS256 the checks cost more than the HMAC."""
+    process instead of for every token: for HS256 the checks cost more than the HMAC. The
+    key's length is judged once too (PyJWT asks for every token; for HMAC by building a
+    hash object)."""
 
     def prepare_key(self, key):
         if not isinstance(key, str | bytes):
@@ -81,7 +85,22 @@ class _KeysPreparedOnce:
         prepared = self._prepared.get(key)
         if prepared is None:
             prepared = self._prepared[key] = super().prepare_key(key)
+            self._length_checks[id(prepared)] = super().check_key_length(prepared)  # kept alive by _prepared
         return prepared
+
+    def check_key_length(self, key):
+        try:
+            return self._length_checks[id(key)]
+        except KeyError:  # a key not prepared here (a JWKS key object)
+            return super().check_key_length(key)
+
+
+class _HMACInOneCall:
+    """HMAC signatures computed by one call into OpenSSL (``hmac.digest``) instead of an
+    ``hmac.HMAC`` object built for every token: the same bytes."""
+
+    def sign(self, msg: bytes, key: bytes) -> bytes:
+        return hmac.digest(key, msg, self.hash_alg)
 
 
 _BASE64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -115,9 +134,10 @@ def _verifier() -> jwt.PyJWT:
     verifier = jwt.PyJWT(options={"require": list(REQUIRED_CLAIMS)})  # merged into PyJWT's defaults once, not per token
     verifier._jws = _SegmentsCheckedInC(options=verifier._get_sig_options())
     for name, algorithm in list(verifier._jws._algorithms.items()):
-        kind = type(f"Prepared{type(algorithm).__name__}", (_KeysPreparedOnce, type(algorithm)), {})
+        mixins = (_KeysPreparedOnce, _HMACInOneCall) if isinstance(algorithm, HMACAlgorithm) else (_KeysPreparedOnce,)
+        kind = type(f"Prepared{type(algorithm).__name__}", (*mixins, type(algorithm)), {})
         prepared = object.__new__(kind)
-        prepared.__dict__.update(vars(algorithm), _prepared={})  # the same hash and settings as PyJWT's own
+        prepared.__dict__.update(vars(algorithm), _prepared={}, _length_checks={})  # the same hash and settings as PyJWT's own
         verifier._jws.unregister_algorithm(name)
         verifier._jws.register_algorithm(name, prepared)
     return verifier

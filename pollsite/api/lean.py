@@ -28,6 +28,7 @@ with DRF's headers, on DRF's a ``Response`` for DRF to finish. A handler may als
 from __future__ import annotations
 
 import functools
+import json
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -35,13 +36,15 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
-from rest_framework.utils import json
+from rest_framework.utils.json import strict_constant
 
 from pollsite.api.renderers import JSONRenderer
 
 #: Accept headers under which DRF's negotiation picks JSON, the only renderer of every role.
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/json, */*", "application/json; charset=utf-8"})
 _JSON = JSONRenderer()
+#: What DRF's json.loads builds for every call: a decoder refusing NaN and Infinity.
+_STRICT_JSON = json.JSONDecoder(parse_constant=strict_constant)
 #: Content types DRF's JSONParser reads as UTF-8 JSON.
 JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"})
 
@@ -207,7 +210,12 @@ class LeanAPIView(GenericAPIView):
 
     @staticmethod
     def _parse(request):
+        """The body as DRF's JSONParser reads it (``json.loads`` refusing NaN and Infinity),
+        with the decoder built once rather than by every ``json.loads`` given options."""
         try:
-            return json.loads(request.body.decode("utf-8"), parse_constant=json.strict_constant)
+            text = request.body.decode("utf-8")
+            if text.startswith("\ufeff"):
+                raise NotLean  # json.loads refuses a byte-order mark: so does DRF
+            return _STRICT_JSON.decode(text)
         except Exception:  # noqa: BLE001 - too large, not UTF-8, not JSON, too deep: DRF's answer
             raise NotLean from None

@@ -131,6 +131,8 @@ def test_a_throttled_cast_answers_as_drf_does(monkeypatch, settings, drf_calls):
         pytest.param({"content_type": "text/plain"}, id="not JSON"),
         pytest.param({"raw": '{"choice_id": '}, id="broken JSON"),
         pytest.param({"raw": '{"choice_id": NaN}'}, id="NaN"),
+        pytest.param({"raw": '\ufeff{"choice_id": 1}'}, id="a byte-order mark"),
+        pytest.param({"raw": '{"choice_id": 1} []'}, id="trailing data"),
         pytest.param({"body": [1, 2]}, id="a list"),
         pytest.param({"body": {}}, id="no choice_id"),
         pytest.param({"body": {"choice_id": 0}}, id="below the minimum"),

@@ -20,8 +20,9 @@ A view opts in by subclassing and declaring ``input_serializer`` / ``output_seri
 its handler reads ``self.input_data(request)`` (the lean path's validated values, or the
 input serializer's own on DRF's) and answers ``self.respond(obj, status)``: on both paths
 the output serializer's fields, built once (``Serializer(obj).data`` without the
-per-instance copy of its fields); on the lean path rendered at once by DRF's JSON renderer
-with DRF's headers, on DRF's a ``Response`` for DRF to finish. A handler may also return a
+per-instance copy of its fields); on the lean path rendered at once by the role's JSON
+renderer (pollsite.api.renderers, DRF's bytes) with DRF's headers, on DRF's a ``Response``
+for DRF to finish. A handler may also return a
 ``Response`` of its own, which either path renders as DRF would.
 """
 
@@ -173,11 +174,7 @@ class LeanAPIView(GenericAPIView):
         if type(response) is LeanResponse:
             return response
         if type(response) is Response and not response.exception and response.content_type is None:
-            rendered = self._rendered(response.data, response.status_code)
-            for name, value in response.items():
-                if name != "Content-Type":
-                    rendered[name] = value
-            return rendered
+            return self._rendered(response.data, response.status_code, response.items())
         return self.finalize_response(request, response, *args, **kwargs)
 
     @classmethod
@@ -189,12 +186,14 @@ class LeanAPIView(GenericAPIView):
         """DRF's default_response_headers (Allow, ...), which depend on the class alone: built once."""
         return dict(self._default_headers_of())
 
-    def _rendered(self, data, status: int) -> LeanResponse:
-        """``data`` rendered by DRF's JSON renderer, with the bytes and headers finalize_response
-        and render would give it, without the template-response machinery."""
+    def _rendered(self, data, status: int, handler_headers=()) -> LeanResponse:
+        """``data`` rendered by the role's JSON renderer (DRF's bytes), with the headers
+        finalize_response would give it (the handler's, then the view's defaults over them),
+        without the template-response machinery."""
         rendered = LeanResponse(_JSON.render(data), status=status, content_type=_JSON.media_type)
-        for name, value in self.headers.items():
-            rendered[name] = value
+        for name, value in (*handler_headers, *self.headers.items()):
+            if name != "Content-Type":
+                rendered[name] = value
         return rendered
 
     def _authenticate(self, request) -> tuple:

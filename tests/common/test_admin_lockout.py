@@ -77,3 +77,34 @@ def test_only_a_role_serving_the_admin_runs_its_apps_and_middleware(role, enable
         "pollsite.api.edge.EdgeMiddleware",
     ):
         assert kept in middleware
+
+
+#: Every view the role's URLconf routes to, with whether it is csrf_exempt (DRF marks its views so).
+VIEWS_PROBE = """
+from django.urls import URLPattern, get_resolver
+def walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), bool(getattr(p.callback, "csrf_exempt", False))
+        else:
+            yield from walk(p.url_patterns, prefix + str(p.pattern))
+print(repr(sorted(walk(get_resolver().url_patterns))))
+"""
+
+
+def test_without_the_admin_no_view_needs_csrf_and_the_deploy_check_says_so(role):
+    """W003 is silenced only where it holds: with the admin off every view is csrf_exempt
+    (nothing authenticates by cookie), so the CSRF middleware could protect nothing."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": role.settings_module, "DJANGO_ADMIN_ENABLED": "false"}
+    env.pop("DJANGO_SILENCED_SYSTEM_CHECKS", None)
+    argv = [sys.executable, "manage.py", "shell", "-v", "0", "-c", VIEWS_PROBE]
+    views = eval(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True).stdout)  # noqa: S307
+    assert len(views) >= 5, views
+    assert [route for route, exempt in views if not exempt] == []
+    probe = "from django.conf import settings as s; print(repr(s.SILENCED_SYSTEM_CHECKS))"
+    argv = [sys.executable, "manage.py", "shell", "-v", "0", "-c", probe]
+    silenced = eval(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True).stdout)  # noqa: S307
+    assert "security.W003" in silenced
+    enabled = {**env, "DJANGO_ADMIN_ENABLED": "true"}
+    silenced = eval(subprocess.run(argv, cwd=ROOT, env=enabled, capture_output=True, text=True, timeout=60, check=True).stdout)  # noqa: S307
+    assert "security.W003" not in silenced

@@ -28,8 +28,7 @@ def response_identify(request, response) -> None:
 
 
 def request_log(request, response, seconds: float) -> None:
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info(
-            "request",
-            extra={"method": request.method, "path": request.path, "status": response.status_code, "duration_ms": round(seconds * 1000, 2)},
-        )
+    access_log.info(
+        "request",
+        extra={"method": request.method, "path": request.path, "status": response.status_code, "duration_ms": round(seconds * 1000, 2)},
+    )

@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
 from pollsite.api.auth import token_issue
-from pollsite.api.lean import LeanAPIView, LeanResponse, NotLean
+from pollsite.api.lean import LeanAPIView, LeanResponse
+from tests.support.lean import drf_cycle_only
 
 
 class ThingSerializer(serializers.Serializer):
@@ -33,8 +34,7 @@ def post(body: dict):
 
 def both_ways(monkeypatch, body: dict):
     lean = post(body)
-    with monkeypatch.context() as patched:
-        patched.setattr(LeanAPIView, "lean_dispatch", lambda self, *a, **k: (_ for _ in ()).throw(NotLean()))
+    with drf_cycle_only(monkeypatch):
         drf = post(body)
         drf.render()
     return lean, drf

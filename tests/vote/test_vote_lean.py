@@ -12,9 +12,9 @@ import re
 import pytest
 from rest_framework.views import APIView
 
-from pollsite.api.lean import LeanAPIView, NotLean
 from tests.support import events
 from tests.support.api import client_for
+from tests.support.lean import drf_cycle_only
 
 API = "/vote/api/v1/"
 pytestmark = pytest.mark.django_db
@@ -76,8 +76,7 @@ def both_ways(monkeypatch, prepare=lambda poll_id: None, **request) -> tuple:
     first, second = fresh_poll(), fresh_poll()
     prepare(first)
     lean = comparable(send(first, **request), first)
-    with monkeypatch.context() as patched:
-        patched.setattr(LeanAPIView, "lean_dispatch", lambda self, *a, **k: (_ for _ in ()).throw(NotLean()))
+    with drf_cycle_only(monkeypatch):
         prepare(second)
         drf = comparable(send(second, **request), second)
     return lean, drf
